@@ -16,6 +16,8 @@ export interface Family {
   readonly cleanupPolicy: 'delete' | 'compact';
   /** What the Kafka key is, so that related events stay in order on one partition. */
   readonly keyedBy: string;
+  /** The family's byte in the node transport header (FORMAT.md); never reused. */
+  readonly transportId: number;
 }
 
 export type FamilyName = 'process' | 'session' | 'status' | 'trace' | 'alert' | 'watermark';
@@ -24,6 +26,7 @@ export type FamilyName = 'process' | 'session' | 'status' | 'trace' | 'alert' | 
 export const ENVELOPE_PROTO_FILE = 'vigil/envelope/v1/envelope.proto';
 
 const family = (
+  transportId: number,
   name: FamilyName,
   recordType: string,
   keyedBy: string,
@@ -35,17 +38,23 @@ const family = (
   recordType: `vigil.${name}.v1.${recordType}`,
   cleanupPolicy,
   keyedBy,
+  transportId,
 });
 
 /** Every event family, in a stable order. */
 export const FAMILIES: readonly Family[] = Object.freeze([
-  family('process', 'ProcessEvent', 'host/boot id/pid: one process keeps its order'),
-  family('session', 'SessionEvent', 'session id: one session keeps its order'),
-  family('status', 'StatusEvent', 'site/host/service, or source for source reports'),
-  family('trace', 'TraceEvent', 'origin host'),
-  family('alert', 'AlertEvent', 'alert id'),
-  family('watermark', 'WatermarkEvent', 'watermark id (compacted: the latest registration wins)', 'compact'),
+  family(1, 'process', 'ProcessEvent', 'host/boot id/pid: one process keeps its order'),
+  family(2, 'session', 'SessionEvent', 'session id: one session keeps its order'),
+  family(3, 'status', 'StatusEvent', 'site/host/service, or source for source reports'),
+  family(4, 'trace', 'TraceEvent', 'origin host'),
+  family(5, 'alert', 'AlertEvent', 'alert id'),
+  family(6, 'watermark', 'WatermarkEvent', 'watermark id (compacted: the latest registration wins)', 'compact'),
 ]);
+
+/** Looks a family up by its node transport byte; undefined for an unknown byte (bad input). */
+export function familyByTransportId(transportId: number): Family | undefined {
+  return FAMILIES.find((f) => f.transportId === transportId);
+}
 
 /** Looks a family up by name; throws on an unknown name (a programmer error). */
 export function familyByName(name: FamilyName): Family {

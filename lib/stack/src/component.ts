@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,14 +56,23 @@ export function componentPaths(config: StackConfig, name: ComponentName): Pick<C
  * properties, so editing the pom (or switching versions) fetches again while an unchanged
  * setup never touches the network.
  */
-export function mavenDownload(options: { pom: string; properties: Record<string, string>; goals: string[]; target: string; javaHome?: string }): {
+export function mavenDownload(options: {
+  pom: string;
+  properties: Record<string, string>;
+  goals: string[];
+  target: string;
+  javaHome?: string;
+  /** Source folders the build compiles, besides the pom (hashed into the marker too). */
+  sources?: string[];
+}): {
   fetched(): Promise<boolean>;
   fetch(): Promise<void>;
 } {
   const marker = join(options.target, '.vigil-fetched');
   const fingerprint = async (): Promise<string> => {
-    const pom = await readFile(options.pom, 'utf8');
-    return createHash('sha256').update(pom).update(JSON.stringify(options.properties)).digest('hex');
+    const hash = createHash('sha256').update(await readFile(options.pom)).update(JSON.stringify(options.properties));
+    for (const file of await sourceFiles(options.sources ?? [])) hash.update(file).update(await readFile(file));
+    return hash.digest('hex');
   };
   return {
     async fetched() {
@@ -79,4 +88,13 @@ export function mavenDownload(options: { pom: string; properties: Record<string,
       await writeFile(marker, `${await fingerprint()}\n`);
     },
   };
+}
+
+async function sourceFiles(dirs: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const dir of dirs) {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) if (entry.isFile()) files.push(join(entry.parentPath, entry.name));
+  }
+  return files.sort();
 }

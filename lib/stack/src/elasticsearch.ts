@@ -28,6 +28,8 @@ export function createElasticsearchComponent(config: StackConfig): Component {
     properties: { 'vigil.cache': config.cacheDir },
     goals: ['package'],
     target: join(config.cacheDir, 'elasticsearch'),
+    // The launcher is compiled from this folder, so a changed EsNode.java must rebuild too.
+    sources: [join(source, 'src')],
     javaHome: config.javaHome,
   });
 

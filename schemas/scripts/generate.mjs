@@ -28,6 +28,8 @@ const run = (bin, args) =>
 
 // Node's ESM resolver needs the file extension: import protobufjs/minimal.js, not protobufjs/minimal.
 run('pbjs', ['-t', 'static-module', '-w', 'es6', '--dependency', 'protobufjs/minimal.js', '--force-long', '-p', protoRoot, '-o', js, ...files.map((f) => join(protoRoot, f))]);
+// protobufjs is CommonJS: Node's ESM loader exposes module.exports only as the default export.
+writeFileSync(js, readFileSync(js, 'utf8').replace('import * as $protobuf from "protobufjs/minimal.js";', 'import $protobuf from "protobufjs/minimal.js";'));
 const dts = join(outDir, 'vigil.d.ts');
 run('pbts', ['-o', dts, js]);
 // pbts writes a CommonJS-style import of long; this package is ESM.

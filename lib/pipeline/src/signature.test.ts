@@ -15,7 +15,7 @@ const envelope = {
 
 function record(argv: string[], extraUnknownField = false): Uint8Array {
   const bytes = vigil.process.v1.ProcessEvent.encode({
-    envelope: { ...envelope, timeUnixNano: undefined, sequence: 3 },
+    envelope: { eventId: envelope.eventId, host: envelope.host },
     start: { pid: 42, argv: argv.map((a) => Buffer.from(a)) },
   }).finish();
   // Field 99, length-delimited: what a newer schema version might add.

@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { loadStackConfig } from '@vigil/stack/config';
+import { registerStackCommand } from './commands/stack.js';
+import { registerDemoCommand } from './commands/demo.js';
+
+/**
+ * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
+ * config file given with --config (defaults < file < environment < flags).
+ */
+const program = new Command('vigil')
+  .description('Vigil: what runs on your cluster, what users do on login nodes, whether services are up')
+  .option('-c, --config <file>', 'YAML config file (every part reads its own section)')
+  .showHelpAfterError();
+
+const loadConfig = () => loadStackConfig({ file: program.opts<{ config?: string }>().config, env: process.env });
+
+registerStackCommand(program, loadConfig);
+registerDemoCommand(program, loadConfig);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  // Expected failures (a missing Java, a port in use) carry a message meant for the user.
+  console.error(`vigil: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -30,7 +30,7 @@ describe('loadStackConfig', () => {
     expect(config).toEqual({
       cacheDir: '/home/alice/.cache/vigil',
       stateDir: '/home/alice/.local/state/vigil/stack',
-      kafka: { version: '4.1.1', port: 9092, controllerPort: 9093, heapMb: 512 },
+      kafka: { version: '4.3.1', port: 9092, controllerPort: 9093, heapMb: 512 },
       registry: { version: '3.0.9', port: 8081, managementPort: 8091, heapMb: 512 },
       elasticsearch: { enabled: true, port: 9200, transportPort: 9300 },
       startTimeoutMs: 240_000,
@@ -48,7 +48,7 @@ describe('loadStackConfig', () => {
   it('reads the stack: key of a file and ignores the other keys', () => {
     const file = yamlFile('gateway:\n  listen: [udp:0.0.0.0:7971]\nstack:\n  kafka:\n    port: 19092\n  startTimeoutMs: 5000\n');
     const config = loadStackConfig({ file, env: HOME });
-    expect(config.kafka).toEqual({ version: '4.1.1', port: 19092, controllerPort: 9093, heapMb: 512 });
+    expect(config.kafka).toEqual({ version: '4.3.1', port: 19092, controllerPort: 9093, heapMb: 512 });
     expect(config.startTimeoutMs).toBe(5000);
   });
 
@@ -89,7 +89,7 @@ describe('loadStackConfig', () => {
 
   it('rejects a malformed version with a hint', () => {
     expect(problemsOf(() => loadStackConfig({ env: { ...HOME, VIGIL_STACK_KAFKA_VERSION: 'latest' } }))).toMatch(
-      /stack\.kafka\.version: expected a release like 4\.1\.1/,
+      /stack\.kafka\.version: expected a release like 4\.3\.1/,
     );
   });
 

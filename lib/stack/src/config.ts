@@ -34,8 +34,11 @@ export const stackConfigSchema = z.strictObject({
   javaHome: z.string().min(1).optional(),
   kafka: z
     .strictObject({
-      /** Any org.apache.kafka:kafka_2.13 release with KRaft: 3.9.x or 4.x. */
-      version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a release like 4.1.1').default('4.1.1'),
+      /**
+       * Any org.apache.kafka:kafka_2.13 release with KRaft, 3.9.x or 4.x (4.4.0 is incomplete on
+       * Maven Central: kafka-tools-api is missing).
+       */
+      version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a release like 4.3.1').default('4.3.1'),
       port: port.default(9092),
       controllerPort: port.default(9093),
       heapMb: z.int().min(256).default(512),

@@ -77,7 +77,7 @@ export interface Stack {
 
 /** Injected effects of {@link createStack}. */
 export interface StackDeps {
-  /** Progress lines ("starting kafka 4.1.1 …"); silent by default. */
+  /** Progress lines ("started kafka 4.3.1 …"); silent by default. */
   log?: (line: string) => void;
 }
 

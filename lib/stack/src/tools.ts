@@ -52,7 +52,7 @@ export function parseJavaMajor(versionOutput: string): number | undefined {
  * @throws {StackError} naming what to install when `mvn` is missing, or with Maven's last output lines when the build fails.
  */
 export async function runMaven(pom: string, properties: Record<string, string>, goals: string[], javaHome?: string): Promise<void> {
-  const args = ['-q', '-B', '-f', pom, ...Object.entries(properties).map(([k, v]) => `-D${k}=${v}`), ...goals];
+  const args = ['-q', '-B', '-Dstyle.color=never', '-f', pom, ...Object.entries(properties).map(([k, v]) => `-D${k}=${v}`), ...goals];
   const env = javaHome ? { ...process.env, JAVA_HOME: javaHome } : process.env;
   try {
     await run('mvn', args, { env, maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
@@ -61,7 +61,15 @@ export async function runMaven(pom: string, properties: Record<string, string>, 
     if (error.code === 'ENOENT') {
       throw new StackError(`Maven is required to download the stack but mvn was not found; install it: ${INSTALL_HINT}`);
     }
-    const tail = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+    // Keep Maven's own message, drop its generic "re-run with -X" advice.
+    const tail = `${error.stdout ?? ''}${error.stderr ?? ''}`
+      .split('\n')
+      .filter((line) => !/^\[ERROR\]\s*$|Re-run Maven|To see the full stack trace|For more information about|\[Help 1\] http/.test(line))
+      .join('\n')
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .join('\n');
     throw new StackError(`running mvn -f ${pom}:\n${tail}`, { cause });
   }
 }

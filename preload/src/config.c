@@ -1,0 +1,655 @@
+/* Configuration; see include/vigil/config.h. */
+#include "vigil/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char default_env[] =
+    "PATH,LD_LIBRARY_PATH,LD_PRELOAD,PYTHONPATH,OMP_NUM_THREADS,"
+    "CUDA_VISIBLE_DEVICES,VIRTUAL_ENV,CONDA_PREFIX";
+static const char default_redact[] =
+    "*TOKEN*,*SECRET*,*PASSW*,*KEY*,*CREDENTIAL*,*AUTH*,*COOKIE*,"
+    "*PRIVATE*,*SESSION*,*CERT*";
+static const char default_jobs[] =
+    "slurm:SLURM_JOB_ID:SLURM_STEP_ID:SLURM_ARRAY_TASK_ID,"
+    "pbs:PBS_JOBID::PBS_ARRAY_INDEX,"
+    "lsf:LSB_JOBID::LSB_JOBINDEX,"
+    "sge:JOB_ID::SGE_TASK_ID";
+
+/* Copies n bytes of s into the pool as a C string. */
+static const char *pool_dup(struct vg_config *c, const char *s, size_t n)
+{
+    char *p;
+
+    if (n + 1 > VG_CONFIG_POOL - c->pool_used) {
+        return NULL;
+    }
+    p = c->pool + c->pool_used;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    c->pool_used += n + 1;
+    return p;
+}
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* Trims blanks around s[0..*n) in place (moves s, shrinks *n). */
+static const char *trim(const char *s, size_t *n)
+{
+    while (*n > 0 && is_space(s[0])) {
+        s++;
+        (*n)--;
+    }
+    while (*n > 0 && is_space(s[*n - 1])) {
+        (*n)--;
+    }
+    return s;
+}
+
+/* Replaces a list with the comma-separated items of value. */
+static int set_list(struct vg_config *c, struct vg_list *l, const char *v)
+{
+    struct vg_list out;
+
+    out.n = 0;
+    while (*v != '\0') {
+        const char *end = strchr(v, ',');
+        size_t n = end != NULL ? (size_t)(end - v) : strlen(v);
+        const char *item = trim(v, &n);
+
+        if (n > 0) {
+            if (out.n == VG_LIST_MAX) {
+                return -ENOSPC;
+            }
+            out.item[out.n] = pool_dup(c, item, n);
+            if (out.item[out.n] == NULL) {
+                return -ENOSPC;
+            }
+            out.n++;
+        }
+        if (end == NULL) {
+            break;
+        }
+        v = end + 1;
+    }
+    *l = out;
+    return 0;
+}
+
+static int parse_uint(const char *v, unsigned long max, unsigned long *out)
+{
+    unsigned long n = 0;
+
+    if (*v == '\0') {
+        return -EINVAL;
+    }
+    for (; *v != '\0'; v++) {
+        if (*v < '0' || *v > '9' || n > (max - (unsigned long)(*v - '0')) /
+                                              10) {
+            return -EINVAL;
+        }
+        n = n * 10 + (unsigned long)(*v - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+        strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 ||
+        strcmp(v, "no") == 0 || strcmp(v, "off") == 0 || *v == '\0') {
+        *out = 0;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int set_uids(uid_t *uids, size_t *count, const char *v)
+{
+    uid_t out[VG_LIST_MAX];
+    size_t n = 0;
+    char num[16];
+
+    while (*v != '\0') {
+        const char *end = strchr(v, ',');
+        size_t len = end != NULL ? (size_t)(end - v) : strlen(v);
+        const char *item = trim(v, &len);
+        unsigned long uid;
+
+        if (len > 0) {
+            if (len >= sizeof(num) || n == VG_LIST_MAX) {
+                return -EINVAL;
+            }
+            memcpy(num, item, len);
+            num[len] = '\0';
+            /* Numbers only: a name would need an NSS lookup. */
+            if (parse_uint(num, 0xfffffffeUL, &uid) != 0) {
+                return -EINVAL;
+            }
+            out[n++] = (uid_t)uid;
+        }
+        if (end == NULL) {
+            break;
+        }
+        v = end + 1;
+    }
+    memcpy(uids, out, n * sizeof(uid_t));
+    *count = n;
+    return 0;
+}
+
+static int set_active(struct vg_config *c, const char *v)
+{
+    return parse_bool(v, &c->active);
+}
+
+static int set_debug(struct vg_config *c, const char *v)
+{
+    return parse_bool(v, &c->debug);
+}
+
+static int set_collector(struct vg_config *c, const char *v)
+{
+    struct vg_collector col;
+    int rc = vg_collector_parse(v, &col);
+
+    /* A bad collector disables sending rather than keeping an old one. */
+    c->collector = col;
+    if (rc != 0) {
+        c->collector.family = 0;
+    }
+    return rc;
+}
+
+static int set_key_id(struct vg_config *c, const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n > VG_KEY_ID_MAX) {
+        return -EINVAL;
+    }
+    memcpy(c->key_id, v, n + 1);
+    return 0;
+}
+
+static int set_key_file(struct vg_config *c, const char *v)
+{
+    const char *p = pool_dup(c, v, strlen(v));
+
+    if (p == NULL) {
+        return -ENOSPC;
+    }
+    c->key_file = p;
+    return 0;
+}
+
+static int set_include(struct vg_config *c, const char *v)
+{
+    return set_list(c, &c->include, v);
+}
+
+static int set_exclude(struct vg_config *c, const char *v)
+{
+    return set_list(c, &c->exclude, v);
+}
+
+static int set_users(struct vg_config *c, const char *v)
+{
+    return set_uids(c->users, &c->n_users, v);
+}
+
+static int set_exclude_users(struct vg_config *c, const char *v)
+{
+    return set_uids(c->exclude_users, &c->n_exclude_users, v);
+}
+
+static int set_env(struct vg_config *c, const char *v)
+{
+    return set_list(c, &c->env, v);
+}
+
+static int set_redact(struct vg_config *c, const char *v)
+{
+    return set_list(c, &c->redact, v);
+}
+
+static int set_jobs(struct vg_config *c, const char *v)
+{
+    struct vg_list l;
+    struct vg_job_source out[VG_LIST_MAX];
+    size_t i;
+    int rc = set_list(c, &l, v);
+
+    if (rc != 0) {
+        return rc;
+    }
+    /* Each item is scheduler:id_var:step_var:array_var, in the pool. */
+    for (i = 0; i < l.n; i++) {
+        char *f[4];
+        char *p = (char *)l.item[i];
+        int k;
+
+        for (k = 0; k < 4; k++) {
+            f[k] = p;
+            p = strchr(p, ':');
+            if (p != NULL) {
+                *p++ = '\0';
+            } else {
+                p = f[k] + strlen(f[k]);
+            }
+        }
+        if (f[0][0] == '\0' || f[1][0] == '\0') {
+            return -EINVAL;
+        }
+        out[i].scheduler = f[0];
+        out[i].id = f[1];
+        out[i].step = f[2];
+        out[i].array = f[3];
+    }
+    memcpy(c->jobs, out, l.n * sizeof(out[0]));
+    c->n_jobs = l.n;
+    return 0;
+}
+
+static int set_sample(struct vg_config *c, const char *v)
+{
+    return set_list(c, &c->sample, v);
+}
+
+static int set_sample_every(struct vg_config *c, const char *v)
+{
+    unsigned long n;
+
+    if (parse_uint(v, 1000000UL, &n) != 0 || n == 0) {
+        return -EINVAL;
+    }
+    c->sample_every = (unsigned)n;
+    return 0;
+}
+
+static int set_max_record(struct vg_config *c, const char *v)
+{
+    unsigned long n;
+
+    if (parse_uint(v, VG_RECORD_LIMIT, &n) != 0 || n < VG_RECORD_MIN) {
+        return -EINVAL;
+    }
+    c->max_record_bytes = n;
+    return 0;
+}
+
+/* One row per key; the environment name is VIGIL_ + the key upper-cased. */
+static const struct vg_key {
+    const char *name;
+    int (*set)(struct vg_config *c, const char *value);
+} keys[] = {
+    {"active", set_active},
+    {"collector", set_collector},
+    {"debug", set_debug},
+    {"key_id", set_key_id},
+    {"key_file", set_key_file},
+    {"include", set_include},
+    {"exclude", set_exclude},
+    {"users", set_users},
+    {"exclude_users", set_exclude_users},
+    {"env", set_env},
+    {"redact", set_redact},
+    {"jobs", set_jobs},
+    {"sample", set_sample},
+    {"sample_every", set_sample_every},
+    {"max_record_bytes", set_max_record},
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+void vg_config_defaults(struct vg_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_record_bytes = VG_RECORD_DEFAULT;
+    c->sample_every = 1;
+    (void)set_env(c, default_env);
+    (void)set_redact(c, default_redact);
+    (void)set_jobs(c, default_jobs);
+}
+
+int vg_config_set(struct vg_config *c, const char *key, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].name, key) == 0) {
+            return keys[i].set(c, value);
+        }
+    }
+    return -ENOENT;
+}
+
+int vg_config_apply_text(struct vg_config *c, const char *text, size_t n)
+{
+    char line[1024];
+    size_t at = 0;
+    int failed = 0;
+
+    while (at < n) {
+        const char *end = memchr(text + at, '\n', n - at);
+        size_t len = end != NULL ? (size_t)(end - (text + at)) : n - at;
+        const char *s = text + at;
+        const char *eq;
+        const char *hash = memchr(s, '#', len);
+        size_t klen;
+        size_t vlen;
+        const char *k;
+        const char *v;
+
+        at += len + 1;
+        if (hash != NULL) {
+            len = (size_t)(hash - s);
+        }
+        s = trim(s, &len);
+        if (len == 0) {
+            continue;
+        }
+        eq = memchr(s, '=', len);
+        if (eq == NULL || len >= sizeof(line)) {
+            failed++;
+            continue;
+        }
+        klen = (size_t)(eq - s);
+        k = trim(s, &klen);
+        vlen = len - (size_t)(eq + 1 - s);
+        v = trim(eq + 1, &vlen);
+        memcpy(line, k, klen);
+        line[klen] = '\0';
+        memcpy(line + klen + 1, v, vlen);
+        line[klen + 1 + vlen] = '\0';
+        if (vg_config_set(c, line, line + klen + 1) != 0) {
+            failed++;
+        }
+    }
+    return failed;
+}
+
+const char *vg_env_get(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (; envp != NULL && *envp != NULL; envp++) {
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') {
+            return *envp + n + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Applies every VIGIL_<KEY> of envp; returns the number that failed. */
+static int apply_env(struct vg_config *c, char *const *envp)
+{
+    char name[64];
+    size_t i;
+    int failed = 0;
+
+    for (i = 0; i < N_KEYS; i++) {
+        const char *v;
+        size_t j;
+
+        memcpy(name, "VIGIL_", 6);
+        for (j = 0; keys[i].name[j] != '\0'; j++) {
+            char ch = keys[i].name[j];
+
+            name[6 + j] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+        }
+        name[6 + j] = '\0';
+        v = vg_env_get(envp, name);
+        if (v != NULL && keys[i].set(c, v) != 0) {
+            failed++;
+        }
+    }
+    return failed;
+}
+
+/* Reads up to cap bytes of a file; returns the length or -errno. */
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        return -errno;
+    }
+    while (got < cap) {
+        ssize_t n = read(fd, buf + got, cap - got);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    return (ssize_t)got;
+}
+
+static int hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+/* The key file holds the key in hex; blanks and newlines are ignored. */
+static int load_key(struct vg_config *c)
+{
+    char text[4 * VG_KEY_MAX];
+    ssize_t n = read_file(c->key_file, text, sizeof(text));
+    size_t len = 0;
+    int hi = -1;
+    ssize_t i;
+
+    if (n < 0) {
+        return (int)n;
+    }
+    for (i = 0; i < n; i++) {
+        int v = hex_value(text[i]);
+
+        if (is_space(text[i])) {
+            continue;
+        }
+        if (v < 0 || len == VG_KEY_MAX) {
+            return -EINVAL;
+        }
+        if (hi < 0) {
+            hi = v;
+        } else {
+            c->key[len++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    if (hi >= 0 || len == 0) {
+        return -EINVAL;
+    }
+    c->key_len = len;
+    return 0;
+}
+
+int vg_config_load(struct vg_config *c, char *const *envp, int secure)
+{
+    char text[VG_CONFIG_FILE_MAX];
+    const char *path = VG_CONFIG_PATH;
+    ssize_t n;
+    int rc = 0;
+
+    vg_config_defaults(c);
+    if (!secure) {
+        const char *active = vg_env_get(envp, "VIGIL_ACTIVE");
+        const char *p = vg_env_get(envp, "VIGIL_CONFIG");
+        int on = 1;
+
+        /* The cheapest exit: switched off, before touching any file. */
+        if (active != NULL && parse_bool(active, &on) == 0 && !on) {
+            return 0;
+        }
+        if (p != NULL && *p != '\0') {
+            path = p;
+        }
+    }
+    n = read_file(path, text, sizeof(text));
+    if (n > 0) {
+        vg_config_apply_text(c, text, (size_t)n);
+    }
+    if (!secure) {
+        apply_env(c, envp);
+    }
+    if (c->active && c->key_file != NULL && c->key_file[0] != '\0') {
+        rc = load_key(c);
+        if (rc != 0) {
+            /* No usable key: send unsigned rather than a bad MAC. */
+            c->key_len = 0;
+        }
+    }
+    return rc;
+}
+
+int vg_collector_parse(const char *spec, struct vg_collector *out)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *p;
+    const char *colon;
+    unsigned long port;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (strncmp(spec, "unix:", 5) == 0) {
+        p = spec + 5;
+        n = strlen(p);
+        if (n == 0 || n >= sizeof(out->addr.un.sun_path)) {
+            return -EINVAL;
+        }
+        out->addr.un.sun_family = AF_UNIX;
+        memcpy(out->addr.un.sun_path, p, n + 1);
+        out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+                               1);
+        out->family = AF_UNIX;
+        return 0;
+    }
+    if (strncmp(spec, "udp://", 6) != 0) {
+        return -EINVAL;
+    }
+    p = spec + 6;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+
+        if (close == NULL || close[1] != ':') {
+            return -EINVAL;
+        }
+        n = (size_t)(close - p - 1);
+        p++;
+        colon = close + 1;
+    } else {
+        colon = strrchr(p, ':');
+        if (colon == NULL) {
+            return -EINVAL;
+        }
+        n = (size_t)(colon - p);
+    }
+    if (n == 0 || n >= sizeof(host) ||
+        parse_uint(colon + 1, 65535, &port) != 0 || port == 0) {
+        return -EINVAL;
+    }
+    memcpy(host, p, n);
+    host[n] = '\0';
+    /* inet_pton only parses numbers: it never resolves a name. */
+    if (inet_pton(AF_INET, host, &out->addr.in.sin_addr) == 1) {
+        out->addr.in.sin_family = AF_INET;
+        out->addr.in.sin_port = htons((uint16_t)port);
+        out->len = sizeof(out->addr.in);
+        out->family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &out->addr.in6.sin6_addr) == 1) {
+        out->addr.in6.sin6_family = AF_INET6;
+        out->addr.in6.sin6_port = htons((uint16_t)port);
+        out->len = sizeof(out->addr.in6);
+        out->family = AF_INET6;
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    return -EINVAL;
+}
+
+static int fold_eq(char a, char b, int fold)
+{
+    if (fold) {
+        if (a >= 'a' && a <= 'z') {
+            a = (char)(a - 32);
+        }
+        if (b >= 'a' && b <= 'z') {
+            b = (char)(b - 32);
+        }
+    }
+    return a == b;
+}
+
+static int span_eq(const char *a, const char *b, size_t n, int fold)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!fold_eq(a[i], b[i], fold)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int vg_pattern_match(const char *pattern, const char *name, size_t name_len,
+                     int fold)
+{
+    size_t plen = strlen(pattern);
+    int lead = plen > 0 && pattern[0] == '*';
+    int tail = plen > (size_t)lead && pattern[plen - 1] == '*';
+    const char *core = pattern + lead;
+    size_t clen = plen - (size_t)lead - (size_t)tail;
+    size_t i;
+
+    if (plen == 1 && lead) {
+        return 1;
+    }
+    if (clen > name_len) {
+        return 0;
+    }
+    if (!lead && !tail) {
+        return clen == name_len && span_eq(core, name, clen, fold);
+    }
+    if (!lead) {
+        return span_eq(core, name, clen, fold);
+    }
+    if (!tail) {
+        return span_eq(core, name + name_len - clen, clen, fold);
+    }
+    for (i = 0; i + clen <= name_len; i++) {
+        if (span_eq(core, name + i, clen, fold)) {
+            return 1;
+        }
+    }
+    return 0;
+}

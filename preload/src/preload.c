@@ -1,0 +1,517 @@
+/*
+ * libvigil-preload.so: the constructor reports a ProcessStart, an on_exit
+ * handler a ProcessEnd. Nothing here is exported: the constructor is
+ * reached through .init_array, the handler through on_exit.
+ *
+ * Why on_exit and not an interposed exit(): glibc passes the exit status to
+ * on_exit handlers for exit() and for a return from main (which calls exit
+ * inside libc, where an interposed symbol would not be seen). _exit, exec
+ * and fatal signals run no handler: then there is no end record.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vigil/config.h"
+#include "vigil/event.h"
+#include "vigil/notes.h"
+#include "vigil/transport.h"
+
+/* Objects remembered per process (start list and start address set). */
+#define VG_OBJECTS_MAX 1024
+
+struct state {
+    int tracking;
+    pid_t pid;
+    uint8_t start_id[16];
+    uint64_t start_mono_ns;
+    uint64_t sequence;
+    unsigned long long start_adds;
+    size_t start_total;
+    char host[sizeof(((struct utsname *)0)->nodename)];
+    char producer[96];
+};
+
+/* All in .bss: no malloc, and untouched pages cost nothing. */
+static struct vg_config cfg;
+static struct state st;
+static uint8_t out[VG_OUT_CAP];
+static struct vg_object objects[VG_OBJECTS_MAX];
+static uintptr_t start_bases[VG_OBJECTS_MAX];
+static char exe[PATH_MAX];
+static char cwd[PATH_MAX];
+static char cgroup[VG_VALUE_MAX + 1];
+
+/* Writes "vigil-preload: <what> <n>" to stderr, only with debug on. */
+static void debug(const char *what, long n)
+{
+    char line[160];
+    char num[24];
+    size_t len = 0;
+    size_t w = strlen(what);
+    unsigned long u = n < 0 ? (unsigned long)-n : (unsigned long)n;
+    int i = (int)sizeof(num);
+
+    if (!cfg.debug) {
+        return;
+    }
+    if (w > 100) {
+        w = 100;
+    }
+    memcpy(line, "vigil-preload: ", 15);
+    len = 15;
+    memcpy(line + len, what, w);
+    len += w;
+    do {
+        num[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (n < 0) {
+        num[--i] = '-';
+    }
+    line[len++] = ' ';
+    memcpy(line + len, num + i, sizeof(num) - (size_t)i);
+    len += sizeof(num) - (size_t)i;
+    line[len++] = '\n';
+    if (write(STDERR_FILENO, line, len) < 0) {
+        return;
+    }
+}
+
+static uint64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clock, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void new_event_id(uint8_t id[16], uint64_t unix_ns)
+{
+    uint8_t r[10];
+
+    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+        /* Early boot without entropy: still unique enough per host. */
+        uint64_t x = unix_ns ^ ((uint64_t)getpid() << 32) ^ st.sequence;
+        size_t i;
+
+        for (i = 0; i < sizeof(r); i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            r[i] = (uint8_t)(x >> 56);
+        }
+    }
+    vg_uuid7(id, unix_ns / 1000000u, r);
+}
+
+/* Reads a small file into buf as a C string; returns its length or -1. */
+static ssize_t slurp(const char *path, char *buf, size_t cap)
+{
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        return -1;
+    }
+    do {
+        n = read(fd, buf, cap - 1);
+    } while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+static int hex(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    return -1;
+}
+
+/* boot_id as text (for the producer id) and as 16 bytes. */
+static int read_boot_id(char text[40], uint8_t raw[16])
+{
+    size_t i;
+    size_t k = 0;
+
+    if (slurp("/proc/sys/kernel/random/boot_id", text, 40) < 36) {
+        return 0;
+    }
+    text[36] = '\0';
+    for (i = 0; i < 36 && k < 16; i++) {
+        int hi = hex(text[i]);
+        int lo;
+
+        if (hi < 0) {
+            continue;
+        }
+        lo = hex(text[++i]);
+        if (lo < 0) {
+            return 0;
+        }
+        raw[k++] = (uint8_t)(hi << 4 | lo);
+    }
+    return k == 16;
+}
+
+/* The cgroup v2 path ("0::<path>"), or the first line on v1 hosts. */
+static const char *read_cgroup(void)
+{
+    char *line = cgroup;
+    char *nl;
+
+    if (slurp("/proc/self/cgroup", cgroup, sizeof(cgroup)) <= 0) {
+        return NULL;
+    }
+    while (line != NULL && *line != '\0') {
+        if (strncmp(line, "0::", 3) == 0) {
+            line += 3;
+            break;
+        }
+        nl = strchr(line, '\n');
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    if (line == NULL || *line == '\0') {
+        line = cgroup;
+    }
+    nl = strchr(line, '\n');
+    if (nl != NULL) {
+        *nl = '\0';
+    }
+    return line;
+}
+
+static int has_prefix(const struct vg_list *l, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (strncmp(path, l->item[i], strlen(l->item[i])) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_uid(const uid_t *uids, size_t n, uid_t uid)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (uids[i] == uid) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The cheap decision, before anything is collected. */
+static int wanted(uid_t uid, const char *path, pid_t pid)
+{
+    if (cfg.n_users > 0 && !has_uid(cfg.users, cfg.n_users, uid)) {
+        return 0;
+    }
+    if (has_uid(cfg.exclude_users, cfg.n_exclude_users, uid)) {
+        return 0;
+    }
+    if (cfg.include.n > 0 && !has_prefix(&cfg.include, path)) {
+        return 0;
+    }
+    if (has_prefix(&cfg.exclude, path)) {
+        return 0;
+    }
+    if (cfg.sample_every > 1 && has_prefix(&cfg.sample, path) &&
+        (unsigned long)pid % cfg.sample_every != 0) {
+        return 0;
+    }
+    return 1;
+}
+
+struct scan {
+    size_t seen;
+    size_t n;
+    uint32_t dropped;
+    const uint8_t *exe_build_id;
+    size_t exe_build_id_len;
+    int at_end;
+    size_t base_at;
+};
+
+static void describe(struct dl_phdr_info *info, struct vg_object *o,
+                     const char *path)
+{
+    struct vg_notes notes;
+
+    memset(&notes, 0, sizeof(notes));
+    vg_notes_from_phdrs(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum,
+                        &notes);
+    o->path = path;
+    o->build_id = notes.build_id;
+    o->build_id_len = notes.build_id_len;
+    o->watermark = notes.watermark;
+    o->watermark_len = notes.watermark_len;
+    o->dlopened = 0;
+}
+
+static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
+{
+    struct scan *s = p;
+    const char *name = info->dlpi_name != NULL ? info->dlpi_name : "";
+
+    if (s->seen == 0 &&
+        size >= offsetof(struct dl_phdr_info, dlpi_subs)) {
+        st.start_adds = info->dlpi_adds;
+    }
+    if (s->seen < VG_OBJECTS_MAX) {
+        start_bases[s->seen] = info->dlpi_addr;
+    }
+    if (s->n < VG_OBJECTS_MAX) {
+        struct vg_object *o = &objects[s->n++];
+
+        describe(info, o, s->seen == 0 && name[0] == '\0' ? exe : name);
+        if (s->seen == 0) {
+            s->exe_build_id = o->build_id;
+            s->exe_build_id_len = o->build_id_len;
+        }
+    } else {
+        s->dropped++;
+    }
+    s->seen++;
+    return 0;
+}
+
+/* True when base was mapped at start; bases are in link-map order. */
+static int known(struct scan *s, uintptr_t base)
+{
+    size_t limit = st.start_total < VG_OBJECTS_MAX ? st.start_total
+                                                   : VG_OBJECTS_MAX;
+    size_t i;
+
+    for (i = s->base_at; i < limit; i++) {
+        if (start_bases[i] == base) {
+            s->base_at = i + 1;
+            return 1;
+        }
+    }
+    /* Beyond the table nothing is known: assume start objects. */
+    return st.start_total > VG_OBJECTS_MAX && s->seen < st.start_total;
+}
+
+static int on_end_object(struct dl_phdr_info *info, size_t size, void *p)
+{
+    struct scan *s = p;
+
+    if (s->seen == 0 &&
+        size >= offsetof(struct dl_phdr_info, dlpi_subs) &&
+        info->dlpi_adds == st.start_adds) {
+        return 1; /* nothing was loaded since start */
+    }
+    if (!known(s, info->dlpi_addr)) {
+        if (s->n < VG_OBJECTS_MAX) {
+            struct vg_object *o = &objects[s->n++];
+
+            describe(info, o, info->dlpi_name);
+            o->dlopened = 1;
+        } else {
+            s->dropped++;
+        }
+    }
+    s->seen++;
+    return 0;
+}
+
+static void sign_with_config(struct vg_envelope *env)
+{
+    env->host = st.host;
+    env->producer_id = st.producer;
+    env->key_id = cfg.key_id;
+    env->key = cfg.key;
+    env->key_len = cfg.key_len;
+}
+
+static void vg_on_exit(int status, void *arg)
+{
+    int saved = errno;
+    struct vg_envelope env;
+    struct vg_end e;
+    struct vg_datagram dg;
+    struct rusage ru;
+    struct scan s;
+    int rc;
+
+    (void)arg;
+    /* A forked child that never exec'd is not the process we reported. */
+    if (!st.tracking || getpid() != st.pid) {
+        errno = saved;
+        return;
+    }
+    st.tracking = 0;
+    memset(&e, 0, sizeof(e));
+    memset(&s, 0, sizeof(s));
+    e.pid = (uint32_t)st.pid;
+    memcpy(e.start_event_id, st.start_id, 16);
+    e.exit_status = status;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        e.user_cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
+                        (uint64_t)ru.ru_utime.tv_usec * 1000u;
+        e.system_cpu_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
+                          (uint64_t)ru.ru_stime.tv_usec * 1000u;
+        e.max_rss_kib = (uint64_t)ru.ru_maxrss;
+    }
+    s.at_end = 1;
+    dl_iterate_phdr(on_end_object, &s);
+    e.dlopened = objects;
+    e.n_dlopened = s.n;
+    e.dlopened_dropped = s.dropped;
+    memset(&env, 0, sizeof(env));
+    env.time_unix_nano = now_ns(CLOCK_REALTIME);
+    e.duration_ns = now_ns(CLOCK_MONOTONIC) - st.start_mono_ns;
+    new_event_id(env.event_id, env.time_unix_nano);
+    env.sequence = ++st.sequence;
+    sign_with_config(&env);
+    rc = vg_encode_end(&env, &e, &cfg, out, &dg);
+    if (rc == 0) {
+        rc = vg_send(&cfg.collector, dg.p, dg.len);
+    }
+    debug(rc == 0 ? "sent end, bytes" : "dropped end, error",
+          rc == 0 ? (long)dg.len : rc);
+    errno = saved;
+}
+
+static void vg_init(int argc, char **argv, char **envp)
+{
+    int saved = errno;
+    struct vg_envelope env;
+    struct vg_start s;
+    struct vg_datagram dg;
+    struct utsname uts;
+    struct scan scan;
+    char boot_text[40];
+    ssize_t n;
+    size_t i;
+    int rc;
+
+    rc = vg_config_load(&cfg, envp, getauxval(AT_SECURE) != 0);
+    if (rc != 0) {
+        debug("key file unusable, sending unsigned; error", rc);
+    }
+    if (!cfg.active || cfg.collector.family == 0) {
+        debug(cfg.active ? "no usable collector, not tracking" : "inactive",
+              0);
+        errno = saved;
+        return;
+    }
+    memset(&s, 0, sizeof(s));
+    s.uid = (uint32_t)getuid();
+    s.pid = (uint32_t)getpid();
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if (!wanted((uid_t)s.uid, exe, (pid_t)s.pid)) {
+        debug("filtered out, pid", (long)s.pid);
+        errno = saved;
+        return;
+    }
+    memset(&env, 0, sizeof(env));
+    env.time_unix_nano = now_ns(CLOCK_REALTIME);
+    st.start_mono_ns = now_ns(CLOCK_MONOTONIC);
+    st.pid = (pid_t)s.pid;
+    s.ppid = (uint32_t)getppid();
+    s.gid = (uint32_t)getgid();
+    s.euid = (uint32_t)geteuid();
+    s.egid = (uint32_t)getegid();
+    s.executable = n > 0 ? exe : NULL;
+    s.argc = argc;
+    s.argv = argv;
+    s.envp = envp;
+    s.cwd = getcwd(cwd, sizeof(cwd));
+    for (i = 0; i < cfg.n_jobs; i++) {
+        const struct vg_job_source *j = &cfg.jobs[i];
+        const char *id = vg_env_get(envp, j->id);
+
+        if (id != NULL && *id != '\0') {
+            s.job_scheduler = j->scheduler;
+            s.job_id = id;
+            s.job_step = *j->step != '\0' ? vg_env_get(envp, j->step) : NULL;
+            s.job_array = *j->array != '\0' ? vg_env_get(envp, j->array)
+                                            : NULL;
+            break;
+        }
+    }
+    s.loaded_modules = vg_env_get(envp, "LOADEDMODULES");
+    s.module_files = vg_env_get(envp, "_LMFILES_");
+    s.cgroup = read_cgroup();
+    s.has_boot_id = read_boot_id(boot_text, s.boot_id);
+    if (!s.has_boot_id) {
+        memcpy(boot_text, "unknown", 8);
+    }
+    memset(&scan, 0, sizeof(scan));
+    dl_iterate_phdr(on_start_object, &scan);
+    st.start_total = scan.seen;
+    s.objects = objects;
+    s.n_objects = scan.n;
+    s.objects_dropped = scan.dropped;
+    s.build_id = scan.exe_build_id;
+    s.build_id_len = scan.exe_build_id_len;
+
+    if (uname(&uts) == 0) {
+        memcpy(st.host, uts.nodename, sizeof(st.host));
+    }
+    {
+        /* "preload/<boot id>/<pid>" without stdio. */
+        char num[16];
+        int k = (int)sizeof(num);
+        unsigned long pid = (unsigned long)s.pid;
+        size_t len = 0;
+
+        do {
+            num[--k] = (char)('0' + pid % 10);
+            pid /= 10;
+        } while (pid > 0);
+        memcpy(st.producer, "preload/", 8);
+        len = 8;
+        memcpy(st.producer + len, boot_text, strlen(boot_text));
+        len += strlen(boot_text);
+        st.producer[len++] = '/';
+        memcpy(st.producer + len, num + k, sizeof(num) - (size_t)k);
+        len += sizeof(num) - (size_t)k;
+        st.producer[len] = '\0';
+    }
+    new_event_id(env.event_id, env.time_unix_nano);
+    memcpy(st.start_id, env.event_id, 16);
+    st.sequence = 1;
+    env.sequence = st.sequence;
+    sign_with_config(&env);
+    rc = vg_encode_start(&env, &s, &cfg, out, &dg);
+    if (rc == 0) {
+        rc = vg_send(&cfg.collector, dg.p, dg.len);
+    }
+    debug(rc == 0 ? "sent start, bytes" : "dropped start, error",
+          rc == 0 ? (long)dg.len : rc);
+    /* The end record is wanted even when the start was dropped. */
+    st.tracking = 1;
+    if (on_exit(vg_on_exit, NULL) != 0) {
+        st.tracking = 0;
+    }
+    errno = saved;
+}
+
+/* glibc calls .init_array entries with (argc, argv, envp). */
+__attribute__((section(".init_array"), used)) static void (*const init_entry)(
+    int, char **, char **) = vg_init;

@@ -8,7 +8,11 @@ import { createStack, type StackStatus } from '@vigil/stack/stack';
  * reject with a StackError whose message main.ts prints as is.
  */
 export function registerStackCommand(program: Command, loadConfig: () => StackConfig): void {
-  const stack = program.command('stack').description('the local Kafka, schema registry and Elasticsearch (downloaded with Maven, run as background processes)');
+  const stack = program
+    .command('stack')
+    .description(
+      'the local Kafka, schema registry and Elasticsearch (downloaded with Maven, run as background processes)',
+    );
   const open = () => createStack(loadConfig(), { log: (line) => console.error(line) });
 
   stack
@@ -58,5 +62,12 @@ function formatStatus(status: StackStatus): string {
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -46,7 +46,10 @@ export function deployDir(): string {
 }
 
 /** Paths every component shares: `<stateDir>/<name>/<name>.{pid,log}`. */
-export function componentPaths(config: StackConfig, name: ComponentName): Pick<Component, 'dir' | 'pidFile' | 'logFile'> {
+export function componentPaths(
+  config: StackConfig,
+  name: ComponentName,
+): Pick<Component, 'dir' | 'pidFile' | 'logFile'> {
   const dir = join(config.stateDir, name);
   return { dir, pidFile: join(dir, `${name}.pid`), logFile: join(dir, `${name}.log`) };
 }
@@ -70,8 +73,11 @@ export function mavenDownload(options: {
 } {
   const marker = join(options.target, '.vigil-fetched');
   const fingerprint = async (): Promise<string> => {
-    const hash = createHash('sha256').update(await readFile(options.pom)).update(JSON.stringify(options.properties));
-    for (const file of await sourceFiles(options.sources ?? [])) hash.update(file).update(await readFile(file));
+    const hash = createHash('sha256')
+      .update(await readFile(options.pom))
+      .update(JSON.stringify(options.properties));
+    for (const file of await sourceFiles(options.sources ?? []))
+      hash.update(file).update(await readFile(file));
     return hash.digest('hex');
   };
   return {
@@ -81,7 +87,8 @@ export function mavenDownload(options: {
       return recorded.trim() === (await fingerprint());
     },
     async fetch() {
-      if (!existsSync(options.pom)) throw new StackError(`missing ${options.pom}; is this a complete Vigil checkout?`);
+      if (!existsSync(options.pom))
+        throw new StackError(`missing ${options.pom}; is this a complete Vigil checkout?`);
       if (await this.fetched()) return;
       await runMaven(options.pom, options.properties, options.goals, options.javaHome);
       await mkdir(options.target, { recursive: true });

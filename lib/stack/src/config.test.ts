@@ -39,16 +39,27 @@ describe('loadStackConfig', () => {
 
   it.each([
     [{ ...HOME, XDG_CACHE_HOME: '/xdg' }, '/xdg/vigil', '/home/alice/.local/state/vigil/stack'],
-    [{ ...HOME, XDG_CACHE_HOME: '/xdg', VIGIL_CACHE_DIR: '/c' }, '/c', '/home/alice/.local/state/vigil/stack'],
+    [
+      { ...HOME, XDG_CACHE_HOME: '/xdg', VIGIL_CACHE_DIR: '/c' },
+      '/c',
+      '/home/alice/.local/state/vigil/stack',
+    ],
     [{ ...HOME, VIGIL_STATE_DIR: '/s' }, '/home/alice/.cache/vigil', '/s'],
   ])('derives directories from %o', (env, cacheDir, stateDir) => {
     expect(loadStackConfig({ env })).toMatchObject({ cacheDir, stateDir });
   });
 
   it('reads the stack: key of a file and ignores the other keys', () => {
-    const file = yamlFile('gateway:\n  listen: [udp:0.0.0.0:7971]\nstack:\n  kafka:\n    port: 19092\n  startTimeoutMs: 5000\n');
+    const file = yamlFile(
+      'gateway:\n  listen: [udp:0.0.0.0:7971]\nstack:\n  kafka:\n    port: 19092\n  startTimeoutMs: 5000\n',
+    );
     const config = loadStackConfig({ file, env: HOME });
-    expect(config.kafka).toEqual({ version: '4.3.1', port: 19092, controllerPort: 9093, heapMb: 512 });
+    expect(config.kafka).toEqual({
+      version: '4.3.1',
+      port: 19092,
+      controllerPort: 9093,
+      heapMb: 512,
+    });
     expect(config.startTimeoutMs).toBe(5000);
   });
 
@@ -72,25 +83,31 @@ describe('loadStackConfig', () => {
 
   it('rejects an unknown key in the file, naming it', () => {
     const file = yamlFile('stack:\n  kafka:\n    prot: 9092\n');
-    expect(problemsOf(() => loadStackConfig({ file, env: HOME }))).toMatch(/stack\.kafka: Unrecognized key: "prot"/);
+    expect(problemsOf(() => loadStackConfig({ file, env: HOME }))).toMatch(
+      /stack\.kafka: Unrecognized key: "prot"/,
+    );
   });
 
   it('rejects an unknown VIGIL_STACK_ variable, naming it', () => {
-    expect(problemsOf(() => loadStackConfig({ env: { ...HOME, VIGIL_STACK_KAFKA_PROT: '1' } }))).toMatch(/VIGIL_STACK_KAFKA_PROT: not a stack setting/);
+    expect(
+      problemsOf(() => loadStackConfig({ env: { ...HOME, VIGIL_STACK_KAFKA_PROT: '1' } })),
+    ).toMatch(/VIGIL_STACK_KAFKA_PROT: not a stack setting/);
   });
 
   it('reports every bad value with its key and the variable it came from', () => {
     const file = yamlFile('stack:\n  registry:\n    port: 70000\n');
-    const message = problemsOf(() => loadStackConfig({ file, env: { ...HOME, VIGIL_STACK_KAFKA_PORT: 'ninety' } }));
+    const message = problemsOf(() =>
+      loadStackConfig({ file, env: { ...HOME, VIGIL_STACK_KAFKA_PORT: 'ninety' } }),
+    );
     expect(message).toContain(file);
     expect(message).toMatch(/stack\.kafka\.port: .*\(from VIGIL_STACK_KAFKA_PORT\)/);
     expect(message).toMatch(/stack\.registry\.port: /);
   });
 
   it('rejects a malformed version with a hint', () => {
-    expect(problemsOf(() => loadStackConfig({ env: { ...HOME, VIGIL_STACK_KAFKA_VERSION: 'latest' } }))).toMatch(
-      /stack\.kafka\.version: expected a release like 4\.3\.1/,
-    );
+    expect(
+      problemsOf(() => loadStackConfig({ env: { ...HOME, VIGIL_STACK_KAFKA_VERSION: 'latest' } })),
+    ).toMatch(/stack\.kafka\.version: expected a release like 4\.3\.1/);
   });
 
   it('treats a file without a stack: key as all defaults', () => {
@@ -98,7 +115,9 @@ describe('loadStackConfig', () => {
   });
 
   it('names the file when it cannot be read', () => {
-    expect(problemsOf(() => loadStackConfig({ file: '/nonexistent/vigil.yaml', env: HOME }))).toMatch(/reading config file \/nonexistent\/vigil\.yaml/);
+    expect(
+      problemsOf(() => loadStackConfig({ file: '/nonexistent/vigil.yaml', env: HOME })),
+    ).toMatch(/reading config file \/nonexistent\/vigil\.yaml/);
   });
 });
 

@@ -26,49 +26,76 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
  * Parsing fills every default, so `stackConfigSchema.parse({})` is a working stack on the usual ports.
  */
 export const stackConfigSchema = z.strictObject({
-  /** Maven-resolved distributions; shared by every checkout, safe to delete. */
-  cacheDir: z.string().min(1).default(() => defaultCacheDir()),
-  /** Pid files, logs and data of the running components. */
-  stateDir: z.string().min(1).default(() => defaultStateDir()),
-  /** A JDK/JRE ≥ 17; else `$JAVA_HOME`, else `java` on the PATH. */
-  javaHome: z.string().min(1).optional(),
+  cacheDir: z
+    .string()
+    .min(1)
+    .default(() => defaultCacheDir())
+    .describe(
+      'Maven-resolved distributions, shared by every checkout, safe to delete. Default: $VIGIL_CACHE_DIR, else $XDG_CACHE_HOME/vigil, else ~/.cache/vigil',
+    ),
+  stateDir: z
+    .string()
+    .min(1)
+    .default(() => defaultStateDir())
+    .describe(
+      'Pid files, logs and data of the running components. Default: $VIGIL_STATE_DIR, else ~/.local/state/vigil/stack',
+    ),
+  javaHome: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('A Java 17 or newer; else $JAVA_HOME, else java on the PATH'),
   kafka: z
     .strictObject({
-      /**
-       * Any org.apache.kafka:kafka_2.13 release with KRaft, 3.9.x or 4.x (4.4.0 is incomplete on
-       * Maven Central: kafka-tools-api is missing).
-       */
-      version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a release like 4.3.1').default('4.3.1'),
-      port: port.default(9092),
-      controllerPort: port.default(9093),
-      heapMb: z.int().min(256).default(512),
+      version: z
+        .string()
+        .regex(/^\d+\.\d+\.\d+$/, 'expected a release like 4.3.1')
+        .default('4.3.1')
+        // 4.4.0 is incomplete on Maven Central (no kafka-tools-api jar), so it cannot be resolved.
+        .describe('org.apache.kafka:kafka_2.13 release with KRaft: 3.9.x or 4.x up to 4.3.x'),
+      port: port.default(9092).describe('client listener on 127.0.0.1'),
+      controllerPort: port.default(9093).describe('KRaft controller listener on 127.0.0.1'),
+      heapMb: z.int().min(256).default(512).describe('JVM heap (-Xms and -Xmx)'),
     })
     .prefault({}),
   registry: z
     .strictObject({
-      /**
-       * io.apicurio:apicurio-registry-app 3.x. 3.0.x runs on Java 17; 3.1 and later need Java 21
-       * (set `registry.javaHome` then).
-       */
-      version: z.string().regex(/^3\.\d+\.\d+$/, 'expected an Apicurio Registry 3.x release').default('3.0.9'),
-      port: port.default(8081),
-      /** 3.1+ serve health on Quarkus' management port (default 9000, which we avoid); 3.0.x does not use it. */
-      managementPort: port.default(8091),
-      /** A Java for the registry alone (3.1+ needs 21); defaults to the stack's `javaHome`. */
-      javaHome: z.string().min(1).optional(),
-      heapMb: z.int().min(256).default(512),
+      version: z
+        .string()
+        .regex(/^3\.\d+\.\d+$/, 'expected an Apicurio Registry 3.x release')
+        .default('3.0.9')
+        .describe(
+          'io.apicurio:apicurio-registry-app release; 3.0.x runs on Java 17, 3.1 and later need Java 21 (see registry.javaHome)',
+        ),
+      port: port.default(8081).describe('HTTP API on 127.0.0.1 (ccompat at /apis/ccompat/v7)'),
+      managementPort: port
+        .default(8091)
+        .describe(
+          'Quarkus management port serving health in 3.1+ (its default, 9000, clashes too often); unused by 3.0.x',
+        ),
+      javaHome: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("A Java for the registry alone; default: the stack's javaHome"),
+      heapMb: z.int().min(256).default(512).describe('JVM heap (-Xmx)'),
     })
     .prefault({}),
   elasticsearch: z
     .strictObject({
-      /** false leaves Elasticsearch out of `up`, `status` and `down`. */
-      enabled: z.boolean().default(true),
-      port: port.default(9200),
-      transportPort: port.default(9300),
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('false leaves Elasticsearch out of up and status'),
+      port: port.default(9200).describe('HTTP on 127.0.0.1'),
+      transportPort: port.default(9300).describe('transport on 127.0.0.1'),
     })
     .prefault({}),
-  /** How long `up` waits for each component to become healthy. */
-  startTimeoutMs: z.int().positive().default(240_000),
+  startTimeoutMs: z
+    .int()
+    .positive()
+    .default(240_000)
+    .describe('how long up waits for each component to become healthy'),
 });
 
 /** A validated stack configuration, every default filled. */
@@ -145,16 +172,40 @@ function readStackSection(file: string): Record<string, unknown> {
     throw new StackError(`parsing config file ${file}: ${(cause as Error).message}`, { cause });
   }
   if (doc === null || doc === undefined) return {};
-  if (!isRecord(doc)) throw new StackError(`config file ${file}: expected a mapping at the top level`);
+  if (!isRecord(doc))
+    throw new StackError(`config file ${file}: expected a mapping at the top level`);
   const section = doc.stack;
   if (section === undefined || section === null) return {};
   if (!isRecord(section)) throw new StackError(`config file ${file}: stack: expected a mapping`);
   return structuredClone(section);
 }
 
+/**
+ * The Markdown table of every setting (key, environment variable, default, meaning), generated
+ * from the schema so the README cannot drift from it (a test compares them). Pure.
+ */
+export function stackConfigTable(): string {
+  const rows = schemaLeaves(stackConfigSchema).map((leaf) => {
+    const description = leaf.description ?? '';
+    // Directory defaults depend on the machine; their description says how they are found.
+    const fallback =
+      description.includes('Default:') || leaf.defaultValue === undefined
+        ? ''
+        : `\`${JSON.stringify(leaf.defaultValue)}\``;
+    return `| \`${leaf.path.join('.')}\` | \`${envName(leaf.path)}\` | ${fallback} | ${description.replaceAll('|', '\\|')} |`;
+  });
+  return [
+    '| key (under `stack:`) | environment | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
 interface Leaf {
   path: string[];
   type: string;
+  description?: string;
+  defaultValue?: unknown;
 }
 
 type AnySchema = z.core.$ZodType;
@@ -162,7 +213,17 @@ type AnySchema = z.core.$ZodType;
 /** Every settable key of an object schema, with its innermost zod type name (number, string, …). */
 function schemaLeaves(schema: AnySchema, prefix: string[] = []): Leaf[] {
   const inner = unwrap(schema);
-  if (inner._zod.def.type !== 'object') return [{ path: prefix, type: inner._zod.def.type }];
+  if (inner._zod.def.type !== 'object') {
+    const outer = schema._zod.def as { type: string; defaultValue?: unknown };
+    return [
+      {
+        path: prefix,
+        type: inner._zod.def.type,
+        description: z.globalRegistry.get(schema)?.description,
+        defaultValue: outer.type === 'default' ? outer.defaultValue : undefined,
+      },
+    ];
+  }
   const shape = (inner as z.core.$ZodObject)._zod.def.shape;
   return Object.entries(shape).flatMap(([key, child]) => schemaLeaves(child, [...prefix, key]));
 }
@@ -171,19 +232,24 @@ function unwrap(schema: AnySchema): AnySchema {
   let current = schema;
   for (;;) {
     const def = current._zod.def as { type: string; innerType?: AnySchema };
-    if (!def.innerType || !['default', 'prefault', 'optional', 'nullable'].includes(def.type)) return current;
+    if (!def.innerType || !['default', 'prefault', 'optional', 'nullable'].includes(def.type))
+      return current;
     current = def.innerType;
   }
 }
 
 function envName(path: string[]): string {
-  return ENV_PREFIX + path.map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+  return (
+    ENV_PREFIX +
+    path.map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')
+  );
 }
 
 /** Strings become numbers or booleans only when the schema wants one; anything else is left for zod to reject. */
 function envValue(value: string, type: string): unknown {
   if (type === 'number' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
-  if (type === 'boolean' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+  if (type === 'boolean' && /^(true|false)$/i.test(value.trim()))
+    return value.trim().toLowerCase() === 'true';
   return value;
 }
 

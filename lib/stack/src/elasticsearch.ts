@@ -46,7 +46,9 @@ export function createElasticsearchComponent(config: StackConfig): Component {
     async version() {
       // The pom owns the version; the server jar's name tells which one was fetched.
       const jars = await readdir(lib).catch(() => [] as string[]);
-      const match = jars.map((jar) => /^elasticsearch-(\d+\.\d+\.\d+)\.jar$/.exec(jar)).find(Boolean);
+      const match = jars
+        .map((jar) => /^elasticsearch-(\d+\.\d+\.\d+)\.jar$/.exec(jar))
+        .find(Boolean);
       return match?.[1] ?? 'unknown';
     },
     fetched: () => download.fetched(),

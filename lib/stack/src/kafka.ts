@@ -60,13 +60,30 @@ export function createKafkaComponent(config: StackConfig): Component {
       await writeFile(propertiesFile, serverProperties(config, dataDir));
       if (!existsSync(join(dataDir, 'meta.properties'))) {
         const clusterId = kafkaUuid();
-        const args = ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'];
+        const args = [
+          '-cp',
+          classpath,
+          log4j,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          clusterId,
+          '-c',
+          propertiesFile,
+          '--ignore-formatted',
+        ];
         try {
           const { stdout, stderr } = await run(java.executable, args, { timeout: 120_000 });
-          await appendFile(paths.logFile, `[vigil] formatted ${dataDir} as cluster ${clusterId}\n${stdout}${stderr}`);
+          await appendFile(
+            paths.logFile,
+            `[vigil] formatted ${dataDir} as cluster ${clusterId}\n${stdout}${stderr}`,
+          );
         } catch (cause) {
           const error = cause as { stdout?: string; stderr?: string };
-          throw new StackError(`formatting kafka storage in ${dataDir}: ${`${error.stderr ?? ''}${error.stdout ?? ''}`.trim()}`, { cause });
+          throw new StackError(
+            `formatting kafka storage in ${dataDir}: ${`${error.stderr ?? ''}${error.stdout ?? ''}`.trim()}`,
+            { cause },
+          );
         }
       }
       return {

@@ -10,7 +10,11 @@ import { StackError } from './errors.js';
  * taken over. Waits up to `timeoutMs` for a live holder.
  * @throws {StackError} when the lock is still held after `timeoutMs`.
  */
-export async function withLock<T>(file: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  file: string,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   await mkdir(dirname(file), { recursive: true });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -29,7 +33,9 @@ export async function withLock<T>(file: string, timeoutMs: number, fn: () => Pro
       continue;
     }
     if (Date.now() > deadline) {
-      throw new StackError(`another vigil stack command (pid ${holder || 'unknown'}) holds ${file}; wait for it or remove the file`);
+      throw new StackError(
+        `another vigil stack command (pid ${holder || 'unknown'}) holds ${file}; wait for it or remove the file`,
+      );
     }
     await delay(250);
   }

@@ -115,7 +115,12 @@ export async function residentMb(pid: number): Promise<number | undefined> {
  * Stops the process group led by `pid`: SIGTERM, then SIGKILL once `graceMs` has passed. Resolves
  * when no process carrying the markers is left, and removes the pid file.
  */
-export async function stopProcess(pid: number, markers: string[], pidFile: string, graceMs: number): Promise<void> {
+export async function stopProcess(
+  pid: number,
+  markers: string[],
+  pidFile: string,
+  graceMs: number,
+): Promise<void> {
   if (await isOurProcess(pid, markers)) {
     signalGroup(pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;

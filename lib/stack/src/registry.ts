@@ -41,7 +41,9 @@ export function createRegistryComponent(config: StackConfig): Component {
     endpoint: registryUrl(config),
     ports: [
       { port, key: 'registry.port' },
-      ...(major === 3 && minor === 0 ? [] : [{ port: managementPort, key: 'registry.managementPort' }]),
+      ...(major === 3 && minor === 0
+        ? []
+        : [{ port: managementPort, key: 'registry.managementPort' }]),
     ],
     ...paths,
     java: { home: javaHome ?? config.javaHome, minMajor: major === 3 && minor === 0 ? 17 : 21 },
@@ -58,7 +60,10 @@ export function createRegistryComponent(config: StackConfig): Component {
         'quarkus.http.host': '127.0.0.1',
         'quarkus.http.port': port,
         // 3.1+: health lives on Quarkus' management interface (enabled at build time, port 9000 by default).
-        ...(!legacy() && { 'quarkus.management.host': '127.0.0.1', 'quarkus.management.port': managementPort }),
+        ...(!legacy() && {
+          'quarkus.management.host': '127.0.0.1',
+          'quarkus.management.port': managementPort,
+        }),
         'apicurio.storage.kind': 'kafkasql',
         'apicurio.kafkasql.bootstrap.servers': kafkaBrokers(config).join(','),
         'apicurio.storage.snapshot.location': snapshots,
@@ -83,7 +88,9 @@ export function createRegistryComponent(config: StackConfig): Component {
       // Ready means storage is up; the ccompat call proves the API clients use answers too.
       const health = legacy() ? base : `http://127.0.0.1:${managementPort}`;
       const ready = await getJson(`${health}/health/ready`);
-      return ready !== undefined && (await getJson(`${base}/apis/ccompat/v7/subjects`)) !== undefined;
+      return (
+        ready !== undefined && (await getJson(`${base}/apis/ccompat/v7/subjects`)) !== undefined
+      );
     },
   };
 }

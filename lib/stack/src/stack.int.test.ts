@@ -17,12 +17,21 @@ beforeAll(async () => {
 
 describe('local stack', () => {
   it('kafka: creates a topic, produces and consumes a message', async () => {
-    const kafka = new Kafka({ clientId: 'vigil-stack-int', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'vigil-stack-int',
+      brokers: endpoints.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    });
     const topic = `vigil-stack-int-${randomUUID()}`;
     const admin = kafka.admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
+      expect(
+        await admin.createTopics({
+          topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+          waitForLeaders: true,
+        }),
+      ).toBe(true);
     } finally {
       await admin.disconnect();
     }
@@ -37,7 +46,9 @@ describe('local stack', () => {
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
       const received = new Promise<string>((resolve) => {
-        void consumer.run({ eachMessage: ({ message }) => Promise.resolve(resolve(message.value?.toString() ?? '')) });
+        void consumer.run({
+          eachMessage: ({ message }) => Promise.resolve(resolve(message.value?.toString() ?? '')),
+        });
       });
       expect(await received).toBe('hello vigil');
     } finally {
@@ -50,7 +61,8 @@ describe('local stack', () => {
     expect(list.status).toBe(200);
 
     const subject = `vigil-stack-int-${randomUUID()}-value`;
-    const schema = 'syntax = "proto3";\npackage vigil.test.v1;\n\nmessage Ping {\n  string id = 1;\n}\n';
+    const schema =
+      'syntax = "proto3";\npackage vigil.test.v1;\n\nmessage Ping {\n  string id = 1;\n}\n';
     const registered = await fetch(`${endpoints.registryUrl}/subjects/${subject}/versions`, {
       method: 'POST',
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
@@ -71,9 +83,13 @@ describe('local stack', () => {
     expect(byId.status).toBe(200);
   }, 60_000);
 
-  it.runIf(config.elasticsearch.enabled)('elasticsearch: reports a green or yellow cluster', async () => {
-    const response = await fetch(`${endpoints.elasticsearchUrl}/_cluster/health`);
-    expect(response.status).toBe(200);
-    expect(['green', 'yellow']).toContain(((await response.json()) as { status: string }).status);
-  }, 30_000);
+  it.runIf(config.elasticsearch.enabled)(
+    'elasticsearch: reports a green or yellow cluster',
+    async () => {
+      const response = await fetch(`${endpoints.elasticsearchUrl}/_cluster/health`);
+      expect(response.status).toBe(200);
+      expect(['green', 'yellow']).toContain(((await response.json()) as { status: string }).status);
+    },
+    30_000,
+  );
 });

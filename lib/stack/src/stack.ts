@@ -9,7 +9,15 @@ import { StackError } from './errors.js';
 import { createKafkaComponent, kafkaBrokers } from './kafka.js';
 import { withLock } from './lock.js';
 import { portInUse } from './probes.js';
-import { isOurProcess, ownershipMarker, pidFileTime, readPid, residentMb, spawnDetached, stopProcess } from './process.js';
+import {
+  isOurProcess,
+  ownershipMarker,
+  pidFileTime,
+  readPid,
+  residentMb,
+  spawnDetached,
+  stopProcess,
+} from './process.js';
 import { createRegistryComponent, registryUrl } from './registry.js';
 import { findJava, type JavaRuntime } from './tools.js';
 
@@ -83,7 +91,11 @@ export interface StackDeps {
 
 /** Where a stack with `config` listens; pure. */
 export function endpointsOf(config: StackConfig): StackEndpoints {
-  return { kafkaBrokers: kafkaBrokers(config), registryUrl: registryUrl(config), elasticsearchUrl: elasticsearchUrl(config) };
+  return {
+    kafkaBrokers: kafkaBrokers(config),
+    registryUrl: registryUrl(config),
+    elasticsearchUrl: elasticsearchUrl(config),
+  };
 }
 
 /** How long a second `up` waits for the first one (which may be downloading 200 MB). */
@@ -94,10 +106,13 @@ const POLL_MS = 500;
 export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
   const log = deps.log ?? (() => undefined);
   const kafka = createKafkaComponent(config);
-  const followers = [createRegistryComponent(config), ...(config.elasticsearch.enabled ? [createElasticsearchComponent(config)] : [])];
+  const registry = createRegistryComponent(config);
+  const elasticsearch = createElasticsearchComponent(config);
+  const followers = [registry, ...(config.elasticsearch.enabled ? [elasticsearch] : [])];
   const all = [kafka, ...followers];
   const lockFile = join(config.stateDir, 'stack.lock');
-  const markers = (component: Component): string[] => ownershipMarker(component.name, config.stateDir);
+  const markers = (component: Component): string[] =>
+    ownershipMarker(component.name, config.stateDir);
 
   async function ourPid(component: Component): Promise<number | undefined> {
     const pid = await readPid(component.pidFile);
@@ -105,7 +120,11 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
   }
 
   async function statusOf(component: Component): Promise<ComponentStatus> {
-    const [pid, healthy, version] = await Promise.all([ourPid(component), component.healthy(), component.version()]);
+    const [pid, healthy, version] = await Promise.all([
+      ourPid(component),
+      component.healthy(),
+      component.version(),
+    ]);
     let state: ComponentState = healthy ? 'healthy' : 'stopped';
     if (!healthy && pid !== undefined) {
       const startedAt = (await pidFileTime(component.pidFile)) ?? 0;
@@ -133,7 +152,8 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
     for (const component of all) {
       if (await component.fetched()) continue;
       const started = Date.now();
-      log(`fetching ${component.name} ${await component.version()} with maven …`);
+      const version = await component.version();
+      log(`fetching ${component.name}${version === 'unknown' ? '' : ` ${version}`} with maven …`);
       await component.fetch();
       log(`fetched ${component.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
@@ -159,27 +179,37 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
     let pid = await ourPid(component);
     if (pid === undefined) {
       if (await component.healthy()) {
-        log(`${component.name}: reusing the healthy instance at ${component.endpoint} (not started by vigil)`);
+        log(
+          `${component.name}: reusing the healthy instance at ${component.endpoint} (not started by vigil)`,
+        );
         return;
       }
       for (const { port, key } of component.ports) {
         if (await portInUse(port)) {
-          throw new StackError(`${component.name}: port ${port} is in use by another process; stop it or set stack.${key}`);
+          throw new StackError(
+            `${component.name}: port ${port} is in use by another process; stop it or set stack.${key}`,
+          );
         }
       }
       const spec = await component.launch(await javaFor(component));
       pid = await spawnDetached(spec);
-      log(`started ${component.name} ${await component.version()} (pid ${pid}, log ${component.logFile})`);
+      log(
+        `started ${component.name} ${await component.version()} (pid ${pid}, log ${component.logFile})`,
+      );
     }
     const started = Date.now();
     const deadline = started + config.startTimeoutMs;
     for (;;) {
       if (await component.healthy()) {
-        log(`${component.name} healthy at ${component.endpoint} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(
+          `${component.name} healthy at ${component.endpoint} after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
         return;
       }
       if (!(await isOurProcess(pid, markers(component)))) {
-        throw new StackError(`${component.name} exited while starting; last lines of ${component.logFile}:\n${await logTail(component.logFile)}`);
+        throw new StackError(
+          `${component.name} exited while starting; last lines of ${component.logFile}:\n${await logTail(component.logFile)}`,
+        );
       }
       if (Date.now() > deadline) {
         throw new StackError(
@@ -207,10 +237,15 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
         await fetchMissing();
         await ensureRunning(kafka);
         // Both need only Kafka (the registry stores its schemas there), so they boot side by side.
-        const results = await Promise.allSettled(followers.map((component) => ensureRunning(component)));
-        const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+        const results = await Promise.allSettled(
+          followers.map((component) => ensureRunning(component)),
+        );
+        const failures = results.flatMap((result) =>
+          result.status === 'rejected' ? [result.reason as unknown] : [],
+        );
         if (failures.length === 1) throw failures[0];
-        if (failures.length > 1) throw new StackError(failures.map((failure) => (failure as Error).message).join('\n'));
+        if (failures.length > 1)
+          throw new StackError(failures.map((failure) => (failure as Error).message).join('\n'));
         return status();
       });
     },
@@ -219,8 +254,9 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
 
     down() {
       return withLock(lockFile, LOCK_WAIT_MS, async () => {
-        // Followers first: the registry flushes to Kafka on shutdown.
-        for (const group of [followers, [kafka]]) {
+        // Followers first: the registry flushes to Kafka on shutdown. Elasticsearch even when
+        // disabled now, in case an earlier `up` started it.
+        for (const group of [[registry, elasticsearch], [kafka]]) {
           await Promise.all(
             group.map(async (component) => {
               const pid = await readPid(component.pidFile);
@@ -241,7 +277,9 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
  * reads the environment (`VIGIL_STACK_*`) via {@link loadStackConfig}.
  * @throws {StackError} as {@link Stack.up} does.
  */
-export async function ensureStack(config: StackConfig = loadStackConfig()): Promise<StackEndpoints> {
+export async function ensureStack(
+  config: StackConfig = loadStackConfig(),
+): Promise<StackEndpoints> {
   await createStack(config).up();
   return endpointsOf(config);
 }

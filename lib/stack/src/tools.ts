@@ -20,7 +20,10 @@ export interface JavaRuntime {
  * Finds Java ≥ 17: `javaHome`, else `$JAVA_HOME`, else `java` on the PATH.
  * @throws {StackError} one line naming what to install when Java is missing or too old.
  */
-export async function findJava(javaHome: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<JavaRuntime> {
+export async function findJava(
+  javaHome: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<JavaRuntime> {
   const home = javaHome ?? env.JAVA_HOME;
   const executable = home ? join(home, 'bin', 'java') : 'java';
   let output: string;
@@ -29,12 +32,16 @@ export async function findJava(javaHome: string | undefined, env: NodeJS.Process
     const { stdout, stderr } = await run(executable, ['-version'], { timeout: 30_000 });
     output = `${stderr}\n${stdout}`;
   } catch {
-    throw new StackError(`Java 17 or newer is required but ${executable} was not found; install it: ${INSTALL_HINT}`);
+    throw new StackError(
+      `Java 17 or newer is required but ${executable} was not found; install it: ${INSTALL_HINT}`,
+    );
   }
   const major = parseJavaMajor(output);
   if (major === undefined || major < 17) {
     const found = major === undefined ? 'an unknown version' : `Java ${major}`;
-    throw new StackError(`Java 17 or newer is required but ${executable} is ${found}; install it: ${INSTALL_HINT}`);
+    throw new StackError(
+      `Java 17 or newer is required but ${executable} is ${found}; install it: ${INSTALL_HINT}`,
+    );
   }
   return { executable, major };
 }
@@ -51,20 +58,40 @@ export function parseJavaMajor(versionOutput: string): number | undefined {
  * Runs Maven in batch mode against one of the deploy/local poms.
  * @throws {StackError} naming what to install when `mvn` is missing, or with Maven's last output lines when the build fails.
  */
-export async function runMaven(pom: string, properties: Record<string, string>, goals: string[], javaHome?: string): Promise<void> {
-  const args = ['-q', '-B', '-Dstyle.color=never', '-f', pom, ...Object.entries(properties).map(([k, v]) => `-D${k}=${v}`), ...goals];
+export async function runMaven(
+  pom: string,
+  properties: Record<string, string>,
+  goals: string[],
+  javaHome?: string,
+): Promise<void> {
+  const args = [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    pom,
+    ...Object.entries(properties).map(([k, v]) => `-D${k}=${v}`),
+    ...goals,
+  ];
   const env = javaHome ? { ...process.env, JAVA_HOME: javaHome } : process.env;
   try {
     await run('mvn', args, { env, maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
   } catch (cause) {
     const error = cause as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
     if (error.code === 'ENOENT') {
-      throw new StackError(`Maven is required to download the stack but mvn was not found; install it: ${INSTALL_HINT}`);
+      throw new StackError(
+        `Maven is required to download the stack but mvn was not found; install it: ${INSTALL_HINT}`,
+      );
     }
     // Keep Maven's own message, drop its generic "re-run with -X" advice.
     const tail = `${error.stdout ?? ''}${error.stderr ?? ''}`
       .split('\n')
-      .filter((line) => !/^\[ERROR\]\s*$|Re-run Maven|To see the full stack trace|For more information about|\[Help 1\] http/.test(line))
+      .filter(
+        (line) =>
+          !/^\[ERROR\]\s*$|Re-run Maven|To see the full stack trace|For more information about|\[Help 1\] http/.test(
+            line,
+          ),
+      )
       .join('\n')
       .trim()
       .split('\n')

@@ -1,0 +1,91 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, configTable, envName, loadConfig, redactSecrets, secret } from './config.js';
+
+const schema = z.strictObject({
+  listen: z.array(z.string()).default(['udp:0.0.0.0:7971']).describe('where to listen'),
+  kafka: z
+    .strictObject({
+      brokers: z.array(z.string()).default(['127.0.0.1:9092']),
+      requestTimeoutMs: z.int().positive().default(30_000),
+      password: secret(z.string().optional()),
+      tls: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+const options = { section: 'gateway', envPrefix: 'VIGIL_GATEWAY_', env: {} };
+
+function yamlFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'vigil-config-')), 'vigil.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills every default', () => {
+    expect(loadConfig(schema, options)).toEqual({
+      listen: ['udp:0.0.0.0:7971'],
+      kafka: { brokers: ['127.0.0.1:9092'], requestTimeoutMs: 30_000, tls: false },
+    });
+  });
+
+  it('layers defaults < file < environment < flags', () => {
+    const file = yamlFile('gateway:\n  kafka:\n    requestTimeoutMs: 5000\n    tls: true\nother:\n  ignored: 1\n');
+    const env = { VIGIL_GATEWAY_KAFKA_REQUEST_TIMEOUT_MS: '7000', VIGIL_GATEWAY_LISTEN: 'udp:[::1]:7971, unix:/run/g.sock' };
+    const config = loadConfig(schema, { ...options, file, env, flags: { 'kafka.tls': false } });
+    expect(config.kafka.requestTimeoutMs).toBe(7000);
+    expect(config.kafka.tls).toBe(false);
+    expect(config.listen).toEqual(['udp:[::1]:7971', 'unix:/run/g.sock']);
+  });
+
+  it('reports every problem at once, each naming its key or variable', () => {
+    const file = yamlFile('gateway:\n  kafka:\n    requestTimeoutMs: -1\n    brokrs: []\n');
+    const problems = problemsOf(() =>
+      loadConfig(schema, { ...options, file, env: { VIGIL_GATEWAY_KAFKA_TLS: 'maybe', VIGIL_GATEWAY_NOPE: '1' } }),
+    );
+    expect(problems.some((p) => p.startsWith('VIGIL_GATEWAY_NOPE: not a gateway setting'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('gateway.kafka.requestTimeoutMs:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('gateway.kafka:') && p.includes('brokrs'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('gateway.kafka.tls:') && p.includes('(from VIGIL_GATEWAY_KAFKA_TLS)'))).toBe(true);
+  });
+
+  it('says which file could not be read or parsed', () => {
+    expect(() => loadConfig(schema, { ...options, file: '/no/such/vigil.yaml' })).toThrow(/\/no\/such\/vigil.yaml/);
+    expect(() => loadConfig(schema, { ...options, file: yamlFile('gateway: [1, 2') })).toThrow(ConfigError);
+    expect(() => loadConfig(schema, { ...options, file: yamlFile('gateway: 3\n') })).toThrow(/gateway: expected a mapping/);
+  });
+});
+
+describe('docs and secrets', () => {
+  it('maps key paths to environment names mechanically', () => {
+    expect(envName('VIGIL_STACK_', ['kafka', 'controllerPort'])).toBe('VIGIL_STACK_KAFKA_CONTROLLER_PORT');
+  });
+
+  it('generates the config table from the schema', () => {
+    const table = configTable(schema, options);
+    expect(table).toContain('| `listen` | `VIGIL_GATEWAY_LISTEN` | `["udp:0.0.0.0:7971"]` | where to listen |');
+    expect(table).toContain('`kafka.requestTimeoutMs`');
+  });
+
+  it('redacts secrets and nothing else', () => {
+    const config = loadConfig(schema, { ...options, env: { VIGIL_GATEWAY_KAFKA_PASSWORD: 's3cret' } });
+    const safe = redactSecrets(schema, config);
+    expect(safe.kafka.password).toBe('[redacted]');
+    expect(safe.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.kafka.password).toBe('s3cret');
+    expect(JSON.stringify(safe)).not.toContain('s3cret');
+  });
+});

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -120,11 +120,13 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
   }
 
   async function statusOf(component: Component): Promise<ComponentStatus> {
-    const [pid, healthy, version] = await Promise.all([
+    const [pid, healthy, configured] = await Promise.all([
       ourPid(component),
       component.healthy(),
       component.version(),
     ]);
+    // A running process reports the release it was started with, which may not be the configured one.
+    const version = (pid !== undefined && (await runningVersion(component))) || configured;
     let state: ComponentState = healthy ? 'healthy' : 'stopped';
     if (!healthy && pid !== undefined) {
       const startedAt = (await pidFileTime(component.pidFile)) ?? 0;
@@ -193,6 +195,7 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
       }
       const spec = await component.launch(await javaFor(component));
       pid = await spawnDetached(spec);
+      await writeFile(versionFile(component), `${await component.version()}\n`);
       log(
         `started ${component.name} ${await component.version()} (pid ${pid}, log ${component.logFile})`,
       );
@@ -231,6 +234,15 @@ export function createStack(config: StackConfig, deps: StackDeps = {}): Stack {
     up() {
       return withLock(lockFile, LOCK_WAIT_MS, async () => {
         const before = await status();
+        const configured = await Promise.all(all.map((component) => component.version()));
+        before.components.forEach((component, index) => {
+          const wanted = configured[index]!;
+          if (component.pid !== undefined && wanted !== 'unknown' && component.version !== wanted) {
+            throw new StackError(
+              `${component.name} ${component.version} is running but the config asks for ${wanted}; run vigil stack down first`,
+            );
+          }
+        });
         if (before.healthy) return before;
         // Check every Java before downloading or starting anything, so a missing one costs nothing.
         for (const component of all) await javaFor(component);
@@ -282,6 +294,16 @@ export async function ensureStack(
 ): Promise<StackEndpoints> {
   await createStack(config).up();
   return endpointsOf(config);
+}
+
+function versionFile(component: Component): string {
+  return join(component.dir, `${component.name}.version`);
+}
+
+/** The release our running process was started with (written next to its pid file). */
+async function runningVersion(component: Component): Promise<string | undefined> {
+  const text = await readFile(versionFile(component), 'utf8').catch(() => '');
+  return text.trim() || undefined;
 }
 
 async function logTail(file: string, lines = 20): Promise<string> {

@@ -1,0 +1,5 @@
+/* One tiny shared object; the Makefile links it under many names. */
+__attribute__((visibility("default"))) int vigil_many(void)
+{
+    return 1;
+}

@@ -23,7 +23,7 @@ interface VigilErrorOptions {
 /** Base of the two classes below; never thrown directly. */
 export abstract class VigilError extends Error {
   readonly errorType: ErrorType;
-  protected constructor(message: string, options: VigilErrorOptions) {
+  constructor(message: string, options: VigilErrorOptions) {
     super(message, { cause: options.cause });
     this.errorType = options.errorType;
     this.name = new.target.name;
@@ -31,11 +31,7 @@ export abstract class VigilError extends Error {
 }
 
 /** Trying again cannot help: the record goes to the dead-letter topic and the partition moves on. */
-export class PermanentError extends VigilError {
-  constructor(message: string, options: VigilErrorOptions) {
-    super(message, options);
-  }
-}
+export class PermanentError extends VigilError {}
 
 /** A later attempt may succeed: back off (honouring `retryAfterMs`) and retry, without limit. */
 export class RetryableError extends VigilError {

@@ -17,6 +17,9 @@ export interface KafkaConfig {
 
 /** Creates a kafkajs client; no I/O until a producer, consumer or admin connects. */
 export function createKafka(config: KafkaConfig): Kafka {
+  // Vigil keys records itself and uses kafkajs' default (murmur2, Java-compatible) partitioner;
+  // the warning that it changed in kafkajs 2.0 is only noise.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const options: KafkaJsConfig = {
     clientId: config.clientId,
     brokers: [...config.brokers],

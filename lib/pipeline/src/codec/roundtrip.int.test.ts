@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '@vigil/schemas/families';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
-import { createEventCodec } from './index.js';
+import { createEventCodec, locateMessage } from './index.js';
 import { CodecError } from '../errors.js';
 import { createKafka, ensureTopics, familyTopics } from '../kafka.js';
 import { createSchemaRegistryClient } from '../registry.js';
@@ -47,7 +50,9 @@ describe('the Confluent wire format against the real stack', () => {
     for (const event of events) {
       const value = codec.encode(event.typeName, event.message);
       sent.push({ ...event, value });
-      await producer.send({ topic: `${prefix}vigil.${event.family}.v1`, acks: -1, messages: [{ value }] });
+      // Keyed, as producers key them: the compacted watermark topic refuses records without a key.
+      const key = `${event.family}-${sent.length}`;
+      await producer.send({ topic: `${prefix}vigil.${event.family}.v1`, acks: -1, messages: [{ key, value }] });
     }
     await producer.disconnect();
 
@@ -78,8 +83,11 @@ describe('the Confluent wire format against the real stack', () => {
 
   it('decodes the same bytes with an independent reader (Confluent Python client)', () => {
     const script = fileURLToPath(new URL('../../testdata/confluent_read.py', import.meta.url));
+    const descriptors = join(mkdtempSync(join(tmpdir(), 'vigil-fds-')), 'vigil.binpb');
+    const schemasDir = fileURLToPath(new URL('../../../../schemas/', import.meta.url));
+    execFileSync('npx', ['buf', 'build', 'proto', '-o', descriptors], { cwd: schemasDir, stdio: 'inherit' });
     const input = sent.map((e) => JSON.stringify({ value: e.value.toString('hex') })).join('\n') + '\n';
-    const output = execFileSync('python3', [script, endpoints.registryUrl], { input, encoding: 'utf8' });
+    const output = execFileSync('python3', [script, endpoints.registryUrl, descriptors], { input, encoding: 'utf8' });
     const readings = output.trim().split('\n').map((line) => JSON.parse(line) as {
       message_indexes: number[];
       type: string;
@@ -89,6 +97,7 @@ describe('the Confluent wire format against the real stack', () => {
     sent.forEach((original, i) => {
       const reading = readings[i]!;
       expect(reading.type).toBe(original.typeName);
+      expect(reading.message_indexes).toEqual(locateMessage(original.typeName)!.messageIndexes);
       expect(reading.message).toEqual(toObject(original.typeName, original.message));
     });
   });

@@ -45,7 +45,9 @@ describe('loadConfig', () => {
   it('layers defaults < file < environment < flags', () => {
     const file = yamlFile('gateway:\n  kafka:\n    requestTimeoutMs: 5000\n    tls: true\nother:\n  ignored: 1\n');
     const env = { VIGIL_GATEWAY_KAFKA_REQUEST_TIMEOUT_MS: '7000', VIGIL_GATEWAY_LISTEN: 'udp:[::1]:7971, unix:/run/g.sock' };
-    const config = loadConfig(schema, { ...options, file, env, flags: { 'kafka.tls': false } });
+    const defaults = { 'kafka.brokers': ['10.0.0.1:9092'], 'kafka.requestTimeoutMs': 1 };
+    const config = loadConfig(schema, { ...options, file, env, defaults, flags: { 'kafka.tls': false } });
+    expect(config.kafka.brokers).toEqual(['10.0.0.1:9092']);
     expect(config.kafka.requestTimeoutMs).toBe(7000);
     expect(config.kafka.tls).toBe(false);
     expect(config.listen).toEqual(['udp:[::1]:7971', 'unix:/run/g.sock']);

@@ -29,6 +29,8 @@ export interface LoadConfigOptions {
   readonly file?: string | undefined;
   /** Environment for overrides; defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Defaults that depend on the machine (directories), by key path; below the file. */
+  readonly defaults?: Readonly<Record<string, unknown>>;
   /** Values from command-line flags, by key path ("kafka.port"); they win over everything. */
   readonly flags?: Readonly<Record<string, unknown>>;
 }
@@ -43,7 +45,9 @@ export interface LoadConfigOptions {
  */
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions): z.infer<S> {
   const env = options.env ?? process.env;
-  const raw = options.file ? readSection(options.file, options.section) : {};
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options.defaults ?? {})) setPath(raw, key.split('.'), value);
+  mergeInto(raw, options.file ? readSection(options.file, options.section) : {});
   const fromEnv = new Map<string, string>();
   const problems: string[] = [];
 
@@ -148,6 +152,14 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
     node = node[key] as Record<string, unknown>;
   }
   node[path.at(-1)!] = value;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (isRecord(existing) && isRecord(value)) mergeInto(existing, value);
+    else target[key] = value;
+  }
 }
 
 function readSection(file: string, section: string): Record<string, unknown> {

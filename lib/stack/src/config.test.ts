@@ -123,6 +123,6 @@ describe('loadStackConfig', () => {
 
 describe('stackConfigSchema', () => {
   it('parses an empty object into a working config', () => {
-    expect(stackConfigSchema.parse({}).kafka.port).toBe(9092);
+    expect(stackConfigSchema.parse({ cacheDir: '/c', stateDir: '/s' }).kafka.port).toBe(9092);
   });
 });

@@ -4,20 +4,27 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char default_env[] =
-    "PATH,LD_LIBRARY_PATH,LD_PRELOAD,PYTHONPATH,OMP_NUM_THREADS,"
-    "CUDA_VISIBLE_DEVICES,VIRTUAL_ENV,CONDA_PREFIX";
-static const char default_redact[] =
-    "*TOKEN*,*SECRET*,*PASSW*,*KEY*,*CREDENTIAL*,*AUTH*,*COOKIE*,"
-    "*PRIVATE*,*SESSION*,*CERT*";
-static const char default_jobs[] =
-    "slurm:SLURM_JOB_ID:SLURM_STEP_ID:SLURM_ARRAY_TASK_ID,"
-    "pbs:PBS_JOBID::PBS_ARRAY_INDEX,"
-    "lsf:LSB_JOBID::LSB_JOBINDEX,"
-    "sge:JOB_ID::SGE_TASK_ID";
+/* Compiled defaults, as static data: setting them costs no parsing. */
+static const char *const default_env[] = {
+    "PATH",        "LD_LIBRARY_PATH",      "LD_PRELOAD",  "PYTHONPATH",
+    "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "VIRTUAL_ENV", "CONDA_PREFIX",
+};
+static const char *const default_redact[] = {
+    "*TOKEN*",   "*SECRET*", "*PASSW*",  "*KEY*",     "*CREDENTIAL*",
+    "*AUTH*",    "*COOKIE*", "*PRIVATE*", "*SESSION*", "*CERT*",
+};
+static const struct vg_job_source default_jobs[] = {
+    {"slurm", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_ARRAY_TASK_ID"},
+    {"pbs", "PBS_JOBID", "", "PBS_ARRAY_INDEX"},
+    {"lsf", "LSB_JOBID", "", "LSB_JOBINDEX"},
+    {"sge", "JOB_ID", "", "SGE_TASK_ID"},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Copies n bytes of s into the pool as a C string. */
 static const char *pool_dup(struct vg_config *c, const char *s, size_t n)
@@ -311,16 +318,20 @@ static const struct vg_key {
     {"max_record_bytes", set_max_record},
 };
 
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+#define N_KEYS COUNT(keys)
 
 void vg_config_defaults(struct vg_config *c)
 {
-    memset(c, 0, sizeof(*c));
+    /* The pool is left alone: only values that are set touch it. */
+    memset(c, 0, offsetof(struct vg_config, pool));
     c->max_record_bytes = VG_RECORD_DEFAULT;
     c->sample_every = 1;
-    (void)set_env(c, default_env);
-    (void)set_redact(c, default_redact);
-    (void)set_jobs(c, default_jobs);
+    memcpy(c->env.item, default_env, sizeof(default_env));
+    c->env.n = COUNT(default_env);
+    memcpy(c->redact.item, default_redact, sizeof(default_redact));
+    c->redact.n = COUNT(default_redact);
+    memcpy(c->jobs, default_jobs, sizeof(default_jobs));
+    c->n_jobs = COUNT(default_jobs);
 }
 
 int vg_config_set(struct vg_config *c, const char *key, const char *value)

@@ -33,23 +33,30 @@ struct state {
     int tracking;
     pid_t pid;
     uint8_t start_id[16];
+    /* Randomness for the end event id, drawn with the start's. */
+    uint8_t end_random[10];
     uint64_t start_mono_ns;
     uint64_t sequence;
     unsigned long long start_adds;
     size_t start_total;
+    size_t start_objects;
     char host[sizeof(((struct utsname *)0)->nodename)];
     char producer[96];
 };
 
-/* All in .bss: no malloc, and untouched pages cost nothing. */
-static struct vg_config cfg;
+/*
+ * All in .bss: no malloc, and untouched pages cost nothing. Every first
+ * touch of a page is a page fault (about a microsecond), so the hot data of
+ * a typical process fits a handful of pages: the state and the config
+ * header, the start of the text arena, of the object table and of out.
+ */
 static struct state st;
-static uint8_t out[VG_OUT_CAP];
+static struct vg_config cfg;
+/* exe, then cwd, then the cgroup line, packed one after the other. */
+static char text[2 * PATH_MAX + VG_VALUE_MAX + 1];
+/* Objects at start, then those found at exit (dlopened). */
 static struct vg_object objects[VG_OBJECTS_MAX];
-static uintptr_t start_bases[VG_OBJECTS_MAX];
-static char exe[PATH_MAX];
-static char cwd[PATH_MAX];
-static char cgroup[VG_VALUE_MAX + 1];
+static _Alignas(4096) uint8_t out[VG_OUT_CAP];
 
 /* Writes "vigil-preload: <what> <n>" to stderr, only with debug on. */
 static void debug(const char *what, long n)
@@ -97,21 +104,19 @@ static uint64_t now_ns(clockid_t clock)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void new_event_id(uint8_t id[16], uint64_t unix_ns)
+/* Draws the random bits of both event ids with one system call. */
+static void draw_random(uint8_t r[20], uint64_t unix_ns)
 {
-    uint8_t r[10];
-
-    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+    if (getrandom(r, 20, GRND_NONBLOCK) != 20) {
         /* Early boot without entropy: still unique enough per host. */
-        uint64_t x = unix_ns ^ ((uint64_t)getpid() << 32) ^ st.sequence;
+        uint64_t x = unix_ns ^ ((uint64_t)getpid() << 32);
         size_t i;
 
-        for (i = 0; i < sizeof(r); i++) {
+        for (i = 0; i < 20; i++) {
             x = x * 6364136223846793005u + 1442695040888963407u;
             r[i] = (uint8_t)(x >> 56);
         }
     }
-    vg_uuid7(id, unix_ns / 1000000u, r);
 }
 
 /* Reads a small file into buf as a C string; returns its length or -1. */
@@ -171,13 +176,16 @@ static int read_boot_id(char text[40], uint8_t raw[16])
     return k == 16;
 }
 
-/* The cgroup v2 path ("0::<path>"), or the first line on v1 hosts. */
-static const char *read_cgroup(void)
+/*
+ * The cgroup v2 path ("0::<path>"), or the first line on v1 hosts, read
+ * into buf (cap bytes).
+ */
+static const char *read_cgroup(char *cgroup, size_t cap)
 {
     char *line = cgroup;
     char *nl;
 
-    if (slurp("/proc/self/cgroup", cgroup, sizeof(cgroup)) <= 0) {
+    if (slurp("/proc/self/cgroup", cgroup, cap) <= 0) {
         return NULL;
     }
     while (line != NULL && *line != '\0') {
@@ -246,6 +254,7 @@ static int wanted(uid_t uid, const char *path, pid_t pid)
 
 struct scan {
     size_t seen;
+    size_t first;
     size_t n;
     uint32_t dropped;
     const uint8_t *exe_build_id;
@@ -268,6 +277,7 @@ static void describe(struct dl_phdr_info *info, struct vg_object *o,
     o->watermark = notes.watermark;
     o->watermark_len = notes.watermark_len;
     o->dlopened = 0;
+    o->base = info->dlpi_addr;
 }
 
 static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
@@ -279,13 +289,10 @@ static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
         size >= offsetof(struct dl_phdr_info, dlpi_subs)) {
         st.start_adds = info->dlpi_adds;
     }
-    if (s->seen < VG_OBJECTS_MAX) {
-        start_bases[s->seen] = info->dlpi_addr;
-    }
     if (s->n < VG_OBJECTS_MAX) {
         struct vg_object *o = &objects[s->n++];
 
-        describe(info, o, s->seen == 0 && name[0] == '\0' ? exe : name);
+        describe(info, o, s->seen == 0 && name[0] == '\0' ? text : name);
         if (s->seen == 0) {
             s->exe_build_id = o->build_id;
             s->exe_build_id_len = o->build_id_len;
@@ -297,15 +304,16 @@ static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
     return 0;
 }
 
-/* True when base was mapped at start; bases are in link-map order. */
+/*
+ * True when base was mapped at start. Objects stay in link-map order and
+ * dlopen appends, so one forward pass over the start table suffices.
+ */
 static int known(struct scan *s, uintptr_t base)
 {
-    size_t limit = st.start_total < VG_OBJECTS_MAX ? st.start_total
-                                                   : VG_OBJECTS_MAX;
     size_t i;
 
-    for (i = s->base_at; i < limit; i++) {
-        if (start_bases[i] == base) {
+    for (i = s->base_at; i < st.start_objects; i++) {
+        if (objects[i].base == base) {
             s->base_at = i + 1;
             return 1;
         }
@@ -324,8 +332,8 @@ static int on_end_object(struct dl_phdr_info *info, size_t size, void *p)
         return 1; /* nothing was loaded since start */
     }
     if (!known(s, info->dlpi_addr)) {
-        if (s->n < VG_OBJECTS_MAX) {
-            struct vg_object *o = &objects[s->n++];
+        if (s->first + s->n < VG_OBJECTS_MAX) {
+            struct vg_object *o = &objects[s->first + s->n++];
 
             describe(info, o, info->dlpi_name);
             o->dlopened = 1;
@@ -376,14 +384,15 @@ static void vg_on_exit(int status, void *arg)
         e.max_rss_kib = (uint64_t)ru.ru_maxrss;
     }
     s.at_end = 1;
+    s.first = st.start_objects;
     dl_iterate_phdr(on_end_object, &s);
-    e.dlopened = objects;
+    e.dlopened = objects + s.first;
     e.n_dlopened = s.n;
     e.dlopened_dropped = s.dropped;
     memset(&env, 0, sizeof(env));
     env.time_unix_nano = now_ns(CLOCK_REALTIME);
     e.duration_ns = now_ns(CLOCK_MONOTONIC) - st.start_mono_ns;
-    new_event_id(env.event_id, env.time_unix_nano);
+    vg_uuid7(env.event_id, env.time_unix_nano / 1000000u, st.end_random);
     env.sequence = ++st.sequence;
     sign_with_config(&env);
     rc = vg_encode_end(&env, &e, &cfg, out, &dg);
@@ -404,7 +413,10 @@ static void vg_init(int argc, char **argv, char **envp)
     struct utsname uts;
     struct scan scan;
     char boot_text[40];
+    uint8_t random[20];
+    char *cwd;
     ssize_t n;
+    size_t used;
     size_t i;
     int rc;
 
@@ -419,11 +431,13 @@ static void vg_init(int argc, char **argv, char **envp)
         return;
     }
     memset(&s, 0, sizeof(s));
-    s.uid = (uint32_t)getuid();
+    /* The kernel put the ids in the auxiliary vector: no system calls. */
+    s.uid = (uint32_t)getauxval(AT_UID);
     s.pid = (uint32_t)getpid();
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    if (!wanted((uid_t)s.uid, exe, (pid_t)s.pid)) {
+    n = readlink("/proc/self/exe", text, PATH_MAX - 1);
+    text[n > 0 ? n : 0] = '\0';
+    used = (size_t)(n > 0 ? n : 0) + 1;
+    if (!wanted((uid_t)s.uid, text, (pid_t)s.pid)) {
         debug("filtered out, pid", (long)s.pid);
         errno = saved;
         return;
@@ -433,14 +447,18 @@ static void vg_init(int argc, char **argv, char **envp)
     st.start_mono_ns = now_ns(CLOCK_MONOTONIC);
     st.pid = (pid_t)s.pid;
     s.ppid = (uint32_t)getppid();
-    s.gid = (uint32_t)getgid();
-    s.euid = (uint32_t)geteuid();
-    s.egid = (uint32_t)getegid();
-    s.executable = n > 0 ? exe : NULL;
+    s.gid = (uint32_t)getauxval(AT_GID);
+    s.euid = (uint32_t)getauxval(AT_EUID);
+    s.egid = (uint32_t)getauxval(AT_EGID);
+    s.executable = n > 0 ? text : NULL;
     s.argc = argc;
     s.argv = argv;
     s.envp = envp;
-    s.cwd = getcwd(cwd, sizeof(cwd));
+    cwd = getcwd(text + used, PATH_MAX);
+    s.cwd = cwd;
+    if (cwd != NULL) {
+        used += strlen(cwd) + 1;
+    }
     for (i = 0; i < cfg.n_jobs; i++) {
         const struct vg_job_source *j = &cfg.jobs[i];
         const char *id = vg_env_get(envp, j->id);
@@ -456,7 +474,7 @@ static void vg_init(int argc, char **argv, char **envp)
     }
     s.loaded_modules = vg_env_get(envp, "LOADEDMODULES");
     s.module_files = vg_env_get(envp, "_LMFILES_");
-    s.cgroup = read_cgroup();
+    s.cgroup = read_cgroup(text + used, VG_VALUE_MAX + 1);
     s.has_boot_id = read_boot_id(boot_text, s.boot_id);
     if (!s.has_boot_id) {
         memcpy(boot_text, "unknown", 8);
@@ -464,6 +482,7 @@ static void vg_init(int argc, char **argv, char **envp)
     memset(&scan, 0, sizeof(scan));
     dl_iterate_phdr(on_start_object, &scan);
     st.start_total = scan.seen;
+    st.start_objects = scan.n;
     s.objects = objects;
     s.n_objects = scan.n;
     s.objects_dropped = scan.dropped;
@@ -493,7 +512,9 @@ static void vg_init(int argc, char **argv, char **envp)
         len += sizeof(num) - (size_t)k;
         st.producer[len] = '\0';
     }
-    new_event_id(env.event_id, env.time_unix_nano);
+    draw_random(random, env.time_unix_nano);
+    vg_uuid7(env.event_id, env.time_unix_nano / 1000000u, random);
+    memcpy(st.end_random, random + 10, 10);
     memcpy(st.start_id, env.event_id, 16);
     st.sequence = 1;
     env.sequence = st.sequence;

@@ -78,8 +78,9 @@ struct vg_config {
     struct vg_list sample;
     unsigned sample_every;
     size_t max_record_bytes;
-    char pool[VG_CONFIG_POOL];
     size_t pool_used;
+    /* Last, so that setting the defaults never touches its pages. */
+    char pool[VG_CONFIG_POOL];
 };
 
 /** Sets the compiled defaults. Never fails. */

@@ -60,6 +60,8 @@ struct vg_object {
     const uint8_t *watermark;
     size_t watermark_len;
     int dlopened;
+    /* Load address (dlpi_addr); not encoded, used to tell objects apart. */
+    uintptr_t base;
 };
 
 /** Everything a ProcessStart reports. NULL strings are left out. */

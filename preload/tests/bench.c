@@ -1,0 +1,241 @@
+/*
+ * npm run bench: time added per exec by libvigil-preload.so. For each
+ * program, every round runs the baseline (no preload), the floor (an empty
+ * preload library) and Vigil (tracking, signing and sending to a local
+ * UDP socket this process drains), in rotating order so drift hits all
+ * three alike. Prints medians in microseconds.
+ *
+ *   build/bench [rounds-scale]     (default 1)
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONFIGS 4
+#define MAX_ROUNDS 2000
+
+static const char *const config_names[CONFIGS] = {"baseline", "floor",
+                                                  "vigil udp", "vigil unix"};
+static double samples[CONFIGS][MAX_ROUNDS];
+
+static double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double run_once(char *const argv[], char *const envp[])
+{
+    double t0 = now_us();
+    pid_t pid;
+    int status;
+
+    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, envp) != 0) {
+        perror("posix_spawn");
+        exit(1);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: %s failed\n", argv[0]);
+        exit(1);
+    }
+    return now_us() - t0;
+}
+
+static long drain(int sock)
+{
+    char buf[65536];
+    long n = 0;
+
+    while (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+        n++;
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    static char preload_env[4200];
+    static char floor_env[4200];
+    static char config_env[4200];
+    static char unix_env[4200];
+    char unix_conf[] = "/tmp/vigil-bench-unix-XXXXXX";
+    char unix_path[] = "/tmp/vigil-bench-sock-XXXXXX";
+    struct sockaddr_un su;
+    int usock;
+    char cwd[4000];
+    char conf[] = "/tmp/vigil-bench-conf-XXXXXX";
+    char keyf[] = "/tmp/vigil-bench-key-XXXXXX";
+    char prog_path[4100];
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    double scale = argc > 1 ? atof(argv[1]) : 1.0;
+    char *const true_argv[] = {"/bin/true", NULL};
+    char *prog_argv[] = {prog_path, "true", NULL};
+    char *const py_argv[] = {"/usr/bin/python3", "-c", "pass", NULL};
+    struct {
+        const char *name;
+        char *const *argv;
+        int rounds;
+    } programs[] = {
+        {"/bin/true", true_argv, 400},
+        {"30 shared objects", prog_argv, 300},
+        {"python3 -c pass", py_argv, 40},
+    };
+    char *envs[CONFIGS][4];
+    long datagrams = 0;
+    long expected = 0;
+    size_t p;
+    int sock;
+    int fd;
+
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        return 1;
+    }
+    snprintf(prog_path, sizeof(prog_path), "%s/build/bench-prog", cwd);
+    sock = socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    {
+        int rcvbuf = 8 << 20;
+
+        setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(sock, (struct sockaddr *)&sa, &sl) != 0) {
+        perror("bind");
+        return 1;
+    }
+    usock = socket(AF_UNIX, SOCK_DGRAM, 0);
+    memset(&su, 0, sizeof(su));
+    su.sun_family = AF_UNIX;
+    fd = mkstemp(unix_path);
+    close(fd);
+    unlink(unix_path);
+    memcpy(su.sun_path, unix_path, sizeof(unix_path));
+    {
+        int rcvbuf = 8 << 20;
+
+        setsockopt(usock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    if (bind(usock, (struct sockaddr *)&su, sizeof(su)) != 0) {
+        perror("bind unix");
+        return 1;
+    }
+    fd = mkstemp(keyf);
+    if (fd < 0 || write(fd, "000102030405060708090a0b0c0d0e0f"
+                            "101112131415161718191a1b1c1d1e1f\n", 65) != 65) {
+        return 1;
+    }
+    close(fd);
+    fd = mkstemp(conf);
+    if (fd < 0 || dprintf(fd,
+                          "active = 1\ncollector = udp://127.0.0.1:%d\n"
+                          "key_id = bench\nkey_file = %s\n",
+                          ntohs(sa.sin_port), keyf) < 0) {
+        return 1;
+    }
+    close(fd);
+    fd = mkstemp(unix_conf);
+    if (fd < 0 || dprintf(fd,
+                          "active = 1\ncollector = unix:%s\n"
+                          "key_id = bench\nkey_file = %s\n",
+                          unix_path, keyf) < 0) {
+        return 1;
+    }
+    close(fd);
+    snprintf(unix_env, sizeof(unix_env), "VIGIL_CONFIG=%s", unix_conf);
+    snprintf(preload_env, sizeof(preload_env),
+             "LD_PRELOAD=%s/build/libvigil-preload.so", cwd);
+    snprintf(floor_env, sizeof(floor_env),
+             "LD_PRELOAD=%s/build/libvigil-empty.so", cwd);
+    snprintf(config_env, sizeof(config_env), "VIGIL_CONFIG=%s", conf);
+    envs[0][0] = "PATH=/usr/bin:/bin";
+    envs[0][1] = NULL;
+    envs[1][0] = "PATH=/usr/bin:/bin";
+    envs[1][1] = floor_env;
+    envs[1][2] = NULL;
+    envs[2][0] = "PATH=/usr/bin:/bin";
+    envs[2][1] = preload_env;
+    envs[2][2] = config_env;
+    envs[2][3] = NULL;
+    envs[3][0] = "PATH=/usr/bin:/bin";
+    envs[3][1] = preload_env;
+    envs[3][2] = unix_env;
+    envs[3][3] = NULL;
+
+    printf("%-20s %8s %8s %8s %8s %8s %8s %8s\n", "median us",
+           "baseline", "floor", "udp", "unix", "floor +", "udp +",
+           "unix +");
+    for (p = 0; p < sizeof(programs) / sizeof(programs[0]); p++) {
+        int rounds = (int)(programs[p].rounds * scale);
+        double med[CONFIGS];
+        int r;
+        int c;
+
+        if (rounds < 5) {
+            rounds = 5;
+        }
+        if (rounds > MAX_ROUNDS) {
+            rounds = MAX_ROUNDS;
+        }
+        for (c = 0; c < CONFIGS; c++) { /* warm the page cache */
+            run_once(programs[p].argv, envs[c]);
+            run_once(programs[p].argv, envs[c]);
+        }
+        expected += 2 * 2 * 2;
+        datagrams += drain(sock) + drain(usock);
+        for (r = 0; r < rounds; r++) {
+            for (c = 0; c < CONFIGS; c++) {
+                int k = (r + c) % CONFIGS;
+
+                samples[k][r] = run_once(programs[p].argv, envs[k]);
+            }
+            datagrams += drain(sock) + drain(usock);
+            expected += 4;
+        }
+        for (c = 0; c < CONFIGS; c++) {
+            med[c] = median(samples[c], rounds);
+        }
+        printf("%-20s %8.0f %8.0f %8.0f %8.0f %+8.0f %+8.0f %+8.0f\n",
+               programs[p].name, med[0], med[1], med[2], med[3],
+               med[1] - med[0], med[2] - med[0], med[3] - med[0]);
+    }
+    printf("rounds rotate %s, %s, %s, %s; %ld datagrams received, %ld "
+           "expected at least\n",
+           config_names[0], config_names[1], config_names[2],
+           config_names[3], datagrams, expected);
+    unlink(conf);
+    unlink(unix_conf);
+    unlink(unix_path);
+    close(usock);
+    unlink(keyf);
+    close(sock);
+    return datagrams >= expected ? 0 : 1;
+}

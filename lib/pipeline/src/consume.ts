@@ -1,4 +1,10 @@
-import { KafkaJSError, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from 'kafkajs';
+import {
+  KafkaJSError,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type Producer,
+} from 'kafkajs';
 import { RetryableError } from './errors.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
 
@@ -70,7 +76,10 @@ export interface ConsumerClient {
    * offset order. Resolves once running; a record whose offset was not committed is delivered again
    * (to this or another member) after a rebalance, a pause or a restart.
    */
-  run(handler: (batch: PartitionBatch, control: BatchControl) => Promise<void>, options: ConsumerRunOptions): Promise<void>;
+  run(
+    handler: (batch: PartitionBatch, control: BatchControl) => Promise<void>,
+    options: ConsumerRunOptions,
+  ): Promise<void>;
   /** Stops fetching and waits for the running handlers to return. Idempotent. */
   stop(): Promise<void>;
   disconnect(): Promise<void>;
@@ -118,14 +127,16 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const last = Array.isArray(value) ? value.at(-1) : value;
-    if (last !== undefined) out[name] = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
+    if (last !== undefined)
+      out[name] = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
   }
   return out;
 }
 
 function asRetryable(step: string, error: unknown): unknown {
   // kafkajs failures (network, leader moves, timeouts) are worth retrying; programmer errors are not.
-  if (error instanceof KafkaJSError) return new RetryableError(`${step}: ${error.message}`, { errorType: 'kafka', cause: error });
+  if (error instanceof KafkaJSError)
+    return new RetryableError(`${step}: ${error.message}`, { errorType: 'kafka', cause: error });
   return error;
 }
 
@@ -150,11 +161,13 @@ export function createKafkajsClient(config: KafkaConfig): KafkaClient {
       consumer.on(consumer.events.STOP, () => (member = false));
       consumer.on(consumer.events.CRASH, (event) => {
         member = false;
-        if (!event.payload.restart) for (const listener of crashListeners) listener(event.payload.error);
+        if (!event.payload.restart)
+          for (const listener of crashListeners) listener(event.payload.error);
       });
       return {
         connect: () => consumer.connect(),
-        subscribe: (topics, { fromBeginning }) => consumer.subscribe({ topics: [...topics], fromBeginning }),
+        subscribe: (topics, { fromBeginning }) =>
+          consumer.subscribe({ topics: [...topics], fromBeginning }),
         async run(handler, runOptions) {
           await consumer.run({
             autoCommit: false,
@@ -172,7 +185,12 @@ export function createKafkajsClient(config: KafkaConfig): KafkaClient {
                 timestampMs: Number(m.timestamp),
               }));
               await handler(
-                { topic: batch.topic, partition: batch.partition, records, highWatermark: batch.highWatermark },
+                {
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  records,
+                  highWatermark: batch.highWatermark,
+                },
                 {
                   heartbeat: () => payload.heartbeat(),
                   isActive: () => payload.isRunning() && !payload.isStale(),
@@ -180,7 +198,12 @@ export function createKafkajsClient(config: KafkaConfig): KafkaClient {
                     payload.resolveOffset(offset);
                     const next = (BigInt(offset) + 1n).toString(); // Kafka commits the NEXT offset to read
                     await payload.commitOffsetsIfNecessary({
-                      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+                      topics: [
+                        {
+                          topic: batch.topic,
+                          partitions: [{ partition: batch.partition, offset: next }],
+                        },
+                      ],
                     });
                   },
                   pause: () => payload.pause(),
@@ -219,7 +242,11 @@ export function createKafkajsClient(config: KafkaConfig): KafkaClient {
               acks: -1,
               topicMessages: [...byTopic].map(([topic, list]) => ({
                 topic,
-                messages: list.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } })),
+                messages: list.map((r) => ({
+                  key: r.key,
+                  value: r.value,
+                  headers: { ...r.headers },
+                })),
               })),
             });
           } catch (error) {

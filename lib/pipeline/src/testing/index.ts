@@ -6,3 +6,13 @@ export { sampleEvents, sampleInnerMessages, type SampleEvent } from './sample-ev
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
+
+export {
+  createMemorySink,
+  describeSinkConformance,
+  describeTransformConformance,
+  pipelineEvent,
+  type MemorySink,
+  type SinkConformanceOptions,
+  type TransformConformanceOptions,
+} from './conformance.js';

@@ -14,12 +14,22 @@ export default tseslint.config(
       // Packages talk through their exported subpaths, never through another package's src/.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@vigil/*/src/*', '@vigil/*/dist/*'], message: 'import the package subpath' }] },
+        {
+          patterns: [
+            { group: ['@vigil/*/src/*', '@vigil/*/dist/*'], message: 'import the package subpath' },
+          ],
+        },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-non-null-assertion': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
-  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );

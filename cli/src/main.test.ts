@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/vigil.js', import.meta.url));
-const vigil = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const vigil = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 describe('vigil', () => {
   it('lists its subcommands and the config option', () => {
@@ -15,7 +16,8 @@ describe('vigil', () => {
 
   it('has help on every stack subcommand', () => {
     const help = vigil('stack', '--help').stdout;
-    for (const sub of ['up', 'down', 'status', 'fetch']) expect(help).toMatch(new RegExp(`\\b${sub}\\b`));
+    for (const sub of ['up', 'down', 'status', 'fetch'])
+      expect(help).toMatch(new RegExp(`\\b${sub}\\b`));
   });
 
   it('names the bad key of a config file and exits non-zero before any I/O', () => {

@@ -8,11 +8,14 @@ import { registerDemoCommand } from './commands/demo.js';
  * config file given with --config (defaults < file < environment < flags).
  */
 const program = new Command('vigil')
-  .description('Vigil: what runs on your cluster, what users do on login nodes, whether services are up')
+  .description(
+    'Vigil: what runs on your cluster, what users do on login nodes, whether services are up',
+  )
   .option('-c, --config <file>', 'YAML config file (every part reads its own section)')
   .showHelpAfterError();
 
-const loadConfig = () => loadStackConfig({ file: program.opts<{ config?: string }>().config, env: process.env });
+const loadConfig = () =>
+  loadStackConfig({ file: program.opts<{ config?: string }>().config, env: process.env });
 
 registerStackCommand(program, loadConfig);
 registerDemoCommand(program, loadConfig);

@@ -24,9 +24,13 @@ for (const ref of against) {
     console.log(`breaking: ${ref} has no ${protoDir}, nothing to compare against`);
     continue;
   }
-  execFileSync('buf', ['breaking', 'proto', '--against', `${root}/.git#ref=${ref},subdir=${protoDir}`], {
-    cwd: schemasDir,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'buf',
+    ['breaking', 'proto', '--against', `${root}/.git#ref=${ref},subdir=${protoDir}`],
+    {
+      cwd: schemasDir,
+      stdio: 'inherit',
+    },
+  );
   console.log(`breaking: proto/ is backward compatible with ${ref}`);
 }

@@ -24,16 +24,44 @@ const files = protoFiles(protoRoot).sort();
 mkdirSync(outDir, { recursive: true });
 const js = join(outDir, 'vigil.js');
 const run = (bin, args) =>
-  execFileSync(process.execPath, [join(cliDir, 'bin', bin), ...args], { cwd: protoRoot, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(cliDir, 'bin', bin), ...args], {
+    cwd: protoRoot,
+    stdio: 'inherit',
+  });
 
 // Node's ESM resolver needs the file extension: import protobufjs/minimal.js, not protobufjs/minimal.
-run('pbjs', ['-t', 'static-module', '-w', 'es6', '--dependency', 'protobufjs/minimal.js', '--force-long', '-p', protoRoot, '-o', js, ...files.map((f) => join(protoRoot, f))]);
+run('pbjs', [
+  '-t',
+  'static-module',
+  '-w',
+  'es6',
+  '--dependency',
+  'protobufjs/minimal.js',
+  '--force-long',
+  '-p',
+  protoRoot,
+  '-o',
+  js,
+  ...files.map((f) => join(protoRoot, f)),
+]);
 // protobufjs is CommonJS: Node's ESM loader exposes module.exports only as the default export.
-writeFileSync(js, readFileSync(js, 'utf8').replace('import * as $protobuf from "protobufjs/minimal.js";', 'import $protobuf from "protobufjs/minimal.js";'));
+writeFileSync(
+  js,
+  readFileSync(js, 'utf8').replace(
+    'import * as $protobuf from "protobufjs/minimal.js";',
+    'import $protobuf from "protobufjs/minimal.js";',
+  ),
+);
 const dts = join(outDir, 'vigil.d.ts');
 run('pbts', ['-o', dts, js]);
 // pbts writes a CommonJS-style import of long; this package is ESM.
-writeFileSync(dts, readFileSync(dts, 'utf8').replace('import Long = require("long");', 'import type Long from "long";'));
+writeFileSync(
+  dts,
+  readFileSync(dts, 'utf8').replace(
+    'import Long = require("long");',
+    'import type Long from "long";',
+  ),
+);
 
 // The proto sources travel with the generated code: the registry needs their text.
 const sources = Object.fromEntries(files.map((f) => [f, readFileSync(join(protoRoot, f), 'utf8')]));

@@ -15,7 +15,8 @@ const processProto = join('proto', 'vigil', 'process', 'v1', 'process.proto');
 
 function scratchRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-breaking-'));
-  for (const part of ['proto', 'scripts', 'buf.yaml', 'package.json']) cpSync(join(schemasDir, part), join(dir, part), { recursive: true });
+  for (const part of ['proto', 'scripts', 'buf.yaml', 'package.json'])
+    cpSync(join(schemasDir, part), join(dir, part), { recursive: true });
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
   git('init', '-q');
   git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'empty');
@@ -35,13 +36,20 @@ const check = (dir: string) =>
   spawnSync(process.execPath, [join(dir, 'scripts', 'breaking.mjs')], {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, PATH: `${join(schemasDir, '..', 'node_modules', '.bin')}:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      PATH: `${join(schemasDir, '..', 'node_modules', '.bin')}:${process.env.PATH}`,
+    },
   });
 
 describe('breaking-change gate', () => {
   it('passes an additive change', () => {
     const dir = scratchRepo();
-    edit(dir, '  bytes boot_id = 18;\n', '  bytes boot_id = 18;\n  // A new field.\n  string added = 19;\n');
+    edit(
+      dir,
+      '  bytes boot_id = 18;\n',
+      '  bytes boot_id = 18;\n  // A new field.\n  string added = 19;\n',
+    );
     const result = check(dir);
     expect(result.stdout + result.stderr).toMatch(/backward compatible with HEAD\b/);
     expect(result.status).toBe(0);

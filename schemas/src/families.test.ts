@@ -27,17 +27,25 @@ describe('the family catalogue', () => {
   });
 
   it('compacts only the watermark registry', () => {
-    expect(FAMILIES.filter((f) => f.cleanupPolicy === 'compact').map((f) => f.name)).toEqual(['watermark']);
+    expect(FAMILIES.filter((f) => f.cleanupPolicy === 'compact').map((f) => f.name)).toEqual([
+      'watermark',
+    ]);
   });
 
   it('ships the proto sources it was generated from', () => {
-    const onDisk = readFileSync(new URL('../proto/vigil/process/v1/process.proto', import.meta.url), 'utf8');
+    const onDisk = readFileSync(
+      new URL('../proto/vigil/process/v1/process.proto', import.meta.url),
+      'utf8',
+    );
     expect(PROTO_SOURCES['vigil/process/v1/process.proto']).toBe(onDisk);
   });
 
   it('declares paths, argv and terminal data as bytes, times as 64-bit', () => {
     const start = vigil.process.v1.ProcessStart.decode(
-      vigil.process.v1.ProcessStart.encode({ executable: Buffer.from([0xff, 0xfe]), argv: [Buffer.from([0x80])] }).finish(),
+      vigil.process.v1.ProcessStart.encode({
+        executable: Buffer.from([0xff, 0xfe]),
+        argv: [Buffer.from([0x80])],
+      }).finish(),
     );
     expect(Buffer.from(start.executable)).toEqual(Buffer.from([0xff, 0xfe]));
     expect(Buffer.from(start.argv[0]!)).toEqual(Buffer.from([0x80]));

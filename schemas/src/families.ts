@@ -48,7 +48,13 @@ export const FAMILIES: readonly Family[] = Object.freeze([
   family(3, 'status', 'StatusEvent', 'site/host/service, or source for source reports'),
   family(4, 'trace', 'TraceEvent', 'origin host'),
   family(5, 'alert', 'AlertEvent', 'alert id'),
-  family(6, 'watermark', 'WatermarkEvent', 'watermark id (compacted: the latest registration wins)', 'compact'),
+  family(
+    6,
+    'watermark',
+    'WatermarkEvent',
+    'watermark id (compacted: the latest registration wins)',
+    'compact',
+  ),
 ]);
 
 /** Looks a family up by its node transport byte; undefined for an unknown byte (bad input). */

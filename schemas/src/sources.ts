@@ -6,5 +6,8 @@ import { readFileSync } from 'node:fs';
  * derives message indexes from it, so what is registered and what is framed cannot disagree.
  */
 export const PROTO_SOURCES: Readonly<Record<string, string>> = Object.freeze(
-  JSON.parse(readFileSync(new URL('../gen/sources.json', import.meta.url), 'utf8')) as Record<string, string>,
+  JSON.parse(readFileSync(new URL('../gen/sources.json', import.meta.url), 'utf8')) as Record<
+    string,
+    string
+  >,
 );

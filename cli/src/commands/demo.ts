@@ -16,7 +16,9 @@ import type { StackConfig } from '@vigil/stack/config';
 export function registerDemoCommand(program: Command, loadConfig: () => StackConfig): void {
   program
     .command('demo')
-    .description('run Vigil locally end to end: stack up, produce one event of each family, consume and decode them')
+    .description(
+      'run Vigil locally end to end: stack up, produce one event of each family, consume and decode them',
+    )
     .action(async () => {
       const config = loadConfig();
       const stack = createStack(config, { log: (line) => console.log(line) });
@@ -35,7 +37,9 @@ export function registerDemoCommand(program: Command, loadConfig: () => StackCon
       for (const event of events) {
         const family = FAMILIES.find((f) => f.name === event.family)!;
         const value = codec.encode(event.typeName, event.message);
-        const eventId = formatUuid((event.message as { envelope: { eventId: Uint8Array } }).envelope.eventId);
+        const eventId = formatUuid(
+          (event.message as { envelope: { eventId: Uint8Array } }).envelope.eventId,
+        );
         sent.set(eventId, family.topic);
         await producer.send({ topic: family.topic, acks: -1, messages: [{ key: eventId, value }] });
         console.log(`produced ${family.topic.padEnd(20)} event ${eventId} (${value.length} bytes)`);
@@ -46,14 +50,21 @@ export function registerDemoCommand(program: Command, loadConfig: () => StackCon
       await consumer.connect();
       await consumer.subscribe({ topics: FAMILIES.map((f) => f.topic), fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`consuming: ${sent.size} events not read back within 60 s`)), 60_000);
+        const timer = setTimeout(
+          () => reject(new Error(`consuming: ${sent.size} events not read back within 60 s`)),
+          60_000,
+        );
         void consumer.run({
           eachMessage: async ({ topic, message }) => {
             if (!message.value) return;
-            const decoded = await codec.decode<{ envelope: { eventId: Uint8Array; host: string } }>(message.value);
+            const decoded = await codec.decode<{ envelope: { eventId: Uint8Array; host: string } }>(
+              message.value,
+            );
             const eventId = formatUuid(decoded.message.envelope.eventId);
             if (!sent.delete(eventId)) return; // an event from an earlier run
-            console.log(`consumed ${topic.padEnd(20)} ${decoded.typeName} from ${decoded.message.envelope.host}`);
+            console.log(
+              `consumed ${topic.padEnd(20)} ${decoded.typeName} from ${decoded.message.envelope.host}`,
+            );
             if (sent.size === 0) {
               clearTimeout(timer);
               resolve();

@@ -43,10 +43,21 @@ describe('loadConfig', () => {
   });
 
   it('layers defaults < file < environment < flags', () => {
-    const file = yamlFile('gateway:\n  kafka:\n    requestTimeoutMs: 5000\n    tls: true\nother:\n  ignored: 1\n');
-    const env = { VIGIL_GATEWAY_KAFKA_REQUEST_TIMEOUT_MS: '7000', VIGIL_GATEWAY_LISTEN: 'udp:[::1]:7971, unix:/run/g.sock' };
+    const file = yamlFile(
+      'gateway:\n  kafka:\n    requestTimeoutMs: 5000\n    tls: true\nother:\n  ignored: 1\n',
+    );
+    const env = {
+      VIGIL_GATEWAY_KAFKA_REQUEST_TIMEOUT_MS: '7000',
+      VIGIL_GATEWAY_LISTEN: 'udp:[::1]:7971, unix:/run/g.sock',
+    };
     const defaults = { 'kafka.brokers': ['10.0.0.1:9092'], 'kafka.requestTimeoutMs': 1 };
-    const config = loadConfig(schema, { ...options, file, env, defaults, flags: { 'kafka.tls': false } });
+    const config = loadConfig(schema, {
+      ...options,
+      file,
+      env,
+      defaults,
+      flags: { 'kafka.tls': false },
+    });
     expect(config.kafka.brokers).toEqual(['10.0.0.1:9092']);
     expect(config.kafka.requestTimeoutMs).toBe(7000);
     expect(config.kafka.tls).toBe(false);
@@ -56,34 +67,57 @@ describe('loadConfig', () => {
   it('reports every problem at once, each naming its key or variable', () => {
     const file = yamlFile('gateway:\n  kafka:\n    requestTimeoutMs: -1\n    brokrs: []\n');
     const problems = problemsOf(() =>
-      loadConfig(schema, { ...options, file, env: { VIGIL_GATEWAY_KAFKA_TLS: 'maybe', VIGIL_GATEWAY_NOPE: '1' } }),
+      loadConfig(schema, {
+        ...options,
+        file,
+        env: { VIGIL_GATEWAY_KAFKA_TLS: 'maybe', VIGIL_GATEWAY_NOPE: '1' },
+      }),
     );
-    expect(problems.some((p) => p.startsWith('VIGIL_GATEWAY_NOPE: not a gateway setting'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('VIGIL_GATEWAY_NOPE: not a gateway setting'))).toBe(
+      true,
+    );
     expect(problems.some((p) => p.startsWith('gateway.kafka.requestTimeoutMs:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('gateway.kafka:') && p.includes('brokrs'))).toBe(true);
-    expect(problems.some((p) => p.startsWith('gateway.kafka.tls:') && p.includes('(from VIGIL_GATEWAY_KAFKA_TLS)'))).toBe(true);
+    expect(
+      problems.some(
+        (p) => p.startsWith('gateway.kafka.tls:') && p.includes('(from VIGIL_GATEWAY_KAFKA_TLS)'),
+      ),
+    ).toBe(true);
   });
 
   it('says which file could not be read or parsed', () => {
-    expect(() => loadConfig(schema, { ...options, file: '/no/such/vigil.yaml' })).toThrow(/\/no\/such\/vigil.yaml/);
-    expect(() => loadConfig(schema, { ...options, file: yamlFile('gateway: [1, 2') })).toThrow(ConfigError);
-    expect(() => loadConfig(schema, { ...options, file: yamlFile('gateway: 3\n') })).toThrow(/gateway: expected a mapping/);
+    expect(() => loadConfig(schema, { ...options, file: '/no/such/vigil.yaml' })).toThrow(
+      /\/no\/such\/vigil.yaml/,
+    );
+    expect(() => loadConfig(schema, { ...options, file: yamlFile('gateway: [1, 2') })).toThrow(
+      ConfigError,
+    );
+    expect(() => loadConfig(schema, { ...options, file: yamlFile('gateway: 3\n') })).toThrow(
+      /gateway: expected a mapping/,
+    );
   });
 });
 
 describe('docs and secrets', () => {
   it('maps key paths to environment names mechanically', () => {
-    expect(envName('VIGIL_STACK_', ['kafka', 'controllerPort'])).toBe('VIGIL_STACK_KAFKA_CONTROLLER_PORT');
+    expect(envName('VIGIL_STACK_', ['kafka', 'controllerPort'])).toBe(
+      'VIGIL_STACK_KAFKA_CONTROLLER_PORT',
+    );
   });
 
   it('generates the config table from the schema', () => {
     const table = configTable(schema, options);
-    expect(table).toContain('| `listen` | `VIGIL_GATEWAY_LISTEN` | `["udp:0.0.0.0:7971"]` | where to listen |');
+    expect(table).toContain(
+      '| `listen` | `VIGIL_GATEWAY_LISTEN` | `["udp:0.0.0.0:7971"]` | where to listen |',
+    );
     expect(table).toContain('`kafka.requestTimeoutMs`');
   });
 
   it('redacts secrets and nothing else', () => {
-    const config = loadConfig(schema, { ...options, env: { VIGIL_GATEWAY_KAFKA_PASSWORD: 's3cret' } });
+    const config = loadConfig(schema, {
+      ...options,
+      env: { VIGIL_GATEWAY_KAFKA_PASSWORD: 's3cret' },
+    });
     const safe = redactSecrets(schema, config);
     expect(safe.kafka.password).toBe('[redacted]');
     expect(safe.kafka.brokers).toEqual(['127.0.0.1:9092']);

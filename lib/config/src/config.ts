@@ -46,17 +46,22 @@ export interface LoadConfigOptions {
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions): z.infer<S> {
   const env = options.env ?? process.env;
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options.defaults ?? {})) setPath(raw, key.split('.'), value);
+  for (const [key, value] of Object.entries(options.defaults ?? {}))
+    setPath(raw, key.split('.'), value);
   mergeInto(raw, options.file ? readSection(options.file, options.section) : {});
   const fromEnv = new Map<string, string>();
   const problems: string[] = [];
 
-  const leaves = new Map(configLeaves(schema).map((leaf) => [envName(options.envPrefix, leaf.path), leaf]));
+  const leaves = new Map(
+    configLeaves(schema).map((leaf) => [envName(options.envPrefix, leaf.path), leaf]),
+  );
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(options.envPrefix) || value === undefined) continue;
     const leaf = leaves.get(name);
     if (!leaf) {
-      problems.push(`${name}: not a ${options.section} setting (known: ${[...leaves.keys()].join(', ')})`);
+      problems.push(
+        `${name}: not a ${options.section} setting (known: ${[...leaves.keys()].join(', ')})`,
+      );
       continue;
     }
     setPath(raw, leaf.path, envValue(value, leaf.type));
@@ -71,11 +76,16 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
     for (const issue of result.error.issues) {
       const key = issue.path.join('.');
       const source = fromEnv.get(key);
-      problems.push(`${options.section}${key ? `.${key}` : ''}: ${issue.message}${source ? ` (from ${source})` : ''}`);
+      problems.push(
+        `${options.section}${key ? `.${key}` : ''}: ${issue.message}${source ? ` (from ${source})` : ''}`,
+      );
     }
   }
   if (problems.length > 0 || !result.success) {
-    throw new ConfigError(`invalid ${options.section} configuration${options.file ? ` in ${options.file}` : ''}`, problems);
+    throw new ConfigError(
+      `invalid ${options.section} configuration${options.file ? ` in ${options.file}` : ''}`,
+      problems,
+    );
   }
   return result.data;
 }
@@ -100,7 +110,8 @@ export function configLeaves(schema: AnySchema, prefix: readonly string[] = []):
       {
         path: prefix,
         type: inner._zod.def.type,
-        description: z.globalRegistry.get(schema)?.description ?? z.globalRegistry.get(inner)?.description,
+        description:
+          z.globalRegistry.get(schema)?.description ?? z.globalRegistry.get(inner)?.description,
         defaultValue: outer.type === 'default' ? outer.defaultValue : undefined,
       },
     ];
@@ -113,25 +124,36 @@ export function configLeaves(schema: AnySchema, prefix: readonly string[] = []):
  * The Markdown table of every setting (key, environment variable, default, meaning), generated from
  * the schema so a README cannot drift from it. Pure.
  */
-export function configTable(schema: AnySchema, options: Pick<LoadConfigOptions, 'section' | 'envPrefix'>): string {
+export function configTable(
+  schema: AnySchema,
+  options: Pick<LoadConfigOptions, 'section' | 'envPrefix'>,
+): string {
   const rows = configLeaves(schema).map((leaf) => {
     const description = (leaf.description ?? '').replaceAll('|', '\\|');
-    const fallback = leaf.defaultValue === undefined ? '' : `\`${JSON.stringify(leaf.defaultValue)}\``;
+    const fallback =
+      leaf.defaultValue === undefined ? '' : `\`${JSON.stringify(leaf.defaultValue)}\``;
     return `| \`${leaf.path.join('.')}\` | \`${envName(options.envPrefix, leaf.path)}\` | ${fallback} | ${description} |`;
   });
-  return [`| key (under \`${options.section}:\`) | environment | default | meaning |`, '| --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    `| key (under \`${options.section}:\`) | environment | default | meaning |`,
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 /** The environment variable of a key path: `kafka.controllerPort` → `<prefix>KAFKA_CONTROLLER_PORT`. */
 export function envName(prefix: string, path: readonly string[]): string {
-  return prefix + path.map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+  return (
+    prefix + path.map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')
+  );
 }
 
 function unwrap(schema: AnySchema): AnySchema {
   let current = schema;
   for (;;) {
     const def = current._zod.def as { type: string; innerType?: AnySchema };
-    if (!def.innerType || !['default', 'prefault', 'optional', 'nullable'].includes(def.type)) return current;
+    if (!def.innerType || !['default', 'prefault', 'optional', 'nullable'].includes(def.type))
+      return current;
     current = def.innerType;
   }
 }
@@ -140,7 +162,8 @@ function unwrap(schema: AnySchema): AnySchema {
 function envValue(value: string, type: string): unknown {
   const trimmed = value.trim();
   if (type === 'number' && /^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
-  if (type === 'boolean' && /^(true|false)$/i.test(trimmed)) return trimmed.toLowerCase() === 'true';
+  if (type === 'boolean' && /^(true|false)$/i.test(trimmed))
+    return trimmed.toLowerCase() === 'true';
   if (type === 'array') return trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
   return value;
 }
@@ -167,13 +190,17 @@ function readSection(file: string, section: string): Record<string, unknown> {
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (cause) {
-    throw new ConfigError(`reading config file ${file}: ${(cause as Error).message}`, [], { cause });
+    throw new ConfigError(`reading config file ${file}: ${(cause as Error).message}`, [], {
+      cause,
+    });
   }
   if (doc === null || doc === undefined) return {};
-  if (!isRecord(doc)) throw new ConfigError(`config file ${file}: expected a mapping at the top level`);
+  if (!isRecord(doc))
+    throw new ConfigError(`config file ${file}: expected a mapping at the top level`);
   const value = doc[section];
   if (value === undefined || value === null) return {};
-  if (!isRecord(value)) throw new ConfigError(`config file ${file}: ${section}: expected a mapping`);
+  if (!isRecord(value))
+    throw new ConfigError(`config file ${file}: ${section}: expected a mapping`);
   return structuredClone(value);
 }
 
@@ -202,11 +229,17 @@ export function redactSecrets<T>(schema: AnySchema, config: T): T {
   return copy as T;
 }
 
-function configLeavesWithMeta(schema: AnySchema, prefix: readonly string[] = []): Array<{ path: readonly string[]; secret: boolean }> {
+function configLeavesWithMeta(
+  schema: AnySchema,
+  prefix: readonly string[] = [],
+): Array<{ path: readonly string[]; secret: boolean }> {
   const meta = z.globalRegistry.get(schema) as { secret?: boolean } | undefined;
   const inner = unwrap(schema);
   const innerMeta = z.globalRegistry.get(inner) as { secret?: boolean } | undefined;
-  if (inner._zod.def.type !== 'object') return [{ path: prefix, secret: Boolean(meta?.secret ?? innerMeta?.secret) }];
+  if (inner._zod.def.type !== 'object')
+    return [{ path: prefix, secret: Boolean(meta?.secret ?? innerMeta?.secret) }];
   const shape = (inner as z.core.$ZodObject)._zod.def.shape;
-  return Object.entries(shape).flatMap(([key, child]) => configLeavesWithMeta(child, [...prefix, key]));
+  return Object.entries(shape).flatMap(([key, child]) =>
+    configLeavesWithMeta(child, [...prefix, key]),
+  );
 }

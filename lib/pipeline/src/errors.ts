@@ -5,15 +5,7 @@
 
 /** Closed set of error kinds, used as the `error_type` metric label. */
 export type ErrorType =
-  | 'codec'
-  | 'schema'
-  | 'signature'
-  | 'config'
-  | 'network'
-  | 'http'
-  | 'timeout'
-  | 'store'
-  | 'kafka';
+  'codec' | 'schema' | 'signature' | 'config' | 'network' | 'http' | 'timeout' | 'store' | 'kafka';
 
 interface VigilErrorOptions {
   readonly errorType: ErrorType;

@@ -9,7 +9,9 @@ describe('newEventId', () => {
     expect(id[6]! >> 4).toBe(7);
     expect(id[8]! >> 6).toBe(0b10);
     expect(id.readUIntBE(0, 6)).toBeGreaterThanOrEqual(1_790_000_000_123);
-    expect(formatUuid(id)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(formatUuid(id)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 
   it('keeps ids from one process increasing, even many within one millisecond', () => {

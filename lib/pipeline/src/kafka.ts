@@ -1,4 +1,10 @@
-import { Kafka, logLevel, type ITopicConfig, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type ITopicConfig,
+  type KafkaConfig as KafkaJsConfig,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Family } from '@vigil/schemas/families';
 
 /**
@@ -10,7 +16,11 @@ export interface KafkaConfig {
   readonly clientId: string;
   /** TLS to the brokers; verification is on unless a test turns it off explicitly. */
   readonly tls?: { readonly ca?: string; readonly rejectUnauthorized?: boolean };
-  readonly sasl?: { readonly mechanism: 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+  readonly sasl?: {
+    readonly mechanism: 'scram-sha-256' | 'scram-sha-512';
+    readonly username: string;
+    readonly password: string;
+  };
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
 }
@@ -28,7 +38,10 @@ export function createKafka(config: KafkaConfig): Kafka {
     logLevel: logLevel.WARN,
   };
   if (config.tls) {
-    options.ssl = { rejectUnauthorized: config.tls.rejectUnauthorized ?? true, ...(config.tls.ca ? { ca: [config.tls.ca] } : {}) };
+    options.ssl = {
+      rejectUnauthorized: config.tls.rejectUnauthorized ?? true,
+      ...(config.tls.ca ? { ca: [config.tls.ca] } : {}),
+    };
   }
   if (config.sasl) options.sasl = { ...config.sasl } as SASLOptions;
   return new Kafka(options);
@@ -45,7 +58,11 @@ export interface TopicSpec {
 /** The topic specs of families; `prefix` gives tests topics of their own. */
 export function familyTopics(
   families: readonly Family[],
-  options: { readonly prefix?: string; readonly numPartitions?: number; readonly replicationFactor?: number } = {},
+  options: {
+    readonly prefix?: string;
+    readonly numPartitions?: number;
+    readonly replicationFactor?: number;
+  } = {},
 ): TopicSpec[] {
   return families.map((family) => ({
     topic: `${options.prefix ?? ''}${family.topic}`,

@@ -121,7 +121,11 @@ export function createSchemaRegistryClient(config: SchemaRegistryConfig): Schema
     try {
       await call<{ id: number }>('POST', `/subjects/${subject}/versions`, body);
       // Registration answers only the id; a file importing this one also needs the version.
-      const found = await call<{ id: number; version: number }>('POST', `/subjects/${subject}`, body);
+      const found = await call<{ id: number; version: number }>(
+        'POST',
+        `/subjects/${subject}`,
+        body,
+      );
       filesById.set(found.id, file);
       return { id: found.id, version: found.version };
     } catch (error) {
@@ -152,14 +156,21 @@ export function createSchemaRegistryClient(config: SchemaRegistryConfig): Schema
         schema = await call<{ schema: string }>('GET', `/schemas/ids/${schemaId}`);
       } catch (error) {
         if (error instanceof HttpError && error.status === 404) {
-          throw new CodecError('unknown-schema-id', `resolving schema id ${schemaId}: the registry does not know it`, error);
+          throw new CodecError(
+            'unknown-schema-id',
+            `resolving schema id ${schemaId}: the registry does not know it`,
+            error,
+          );
         }
         throw classify(`resolving schema id ${schemaId}`, error);
       }
       const pkg = packageOf(schema.schema);
       const file = pkg === undefined ? undefined : fileOfPackage(pkg);
       if (!file) {
-        throw new CodecError('unknown-schema', `resolving schema id ${schemaId}: package ${pkg ?? '(none)'} is not a Vigil event family`);
+        throw new CodecError(
+          'unknown-schema',
+          `resolving schema id ${schemaId}: package ${pkg ?? '(none)'} is not a Vigil event family`,
+        );
       }
       filesById.set(schemaId, file);
       return file;

@@ -45,7 +45,9 @@ describe('signatures', () => {
     expect(macMatches(key, envelope, record(['ls', '-l']), mac)).toBe(true);
     expect(macMatches(key, envelope, record(['ls', '-L']), mac)).toBe(false);
     expect(macMatches(key, { ...envelope, sequence: 4 }, record(['ls', '-l']), mac)).toBe(false);
-    expect(macMatches(key, { ...envelope, host: 'node002' }, record(['ls', '-l']), mac)).toBe(false);
+    expect(macMatches(key, { ...envelope, host: 'node002' }, record(['ls', '-l']), mac)).toBe(
+      false,
+    );
     expect(macMatches(Buffer.alloc(32, 8), envelope, record(['ls', '-l']), mac)).toBe(false);
   });
 

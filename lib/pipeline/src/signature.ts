@@ -67,7 +67,8 @@ export function bodyBytes(record: Uint8Array): Buffer {
       default:
         throw new CodecError('bad-payload', `scanning record: unsupported wire type ${wireType}`);
     }
-    if (at > record.length) throw new CodecError('bad-payload', 'scanning record: field runs past the end');
+    if (at > record.length)
+      throw new CodecError('bad-payload', 'scanning record: field runs past the end');
     if (field !== ENVELOPE_FIELD) parts.push(record.subarray(start, at));
   }
   return Buffer.concat(parts);
@@ -81,7 +82,8 @@ function u64(value: Long | number | bigint): Buffer {
 
 function shortString(text: string): Buffer {
   const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length > 0xffff) throw new CodecError('bad-event', 'signing: string longer than 65535 bytes');
+  if (bytes.length > 0xffff)
+    throw new CodecError('bad-event', 'signing: string longer than 65535 bytes');
   const length = Buffer.alloc(2);
   length.writeUInt16BE(bytes.length);
   return Buffer.concat([length, bytes]);
@@ -89,7 +91,8 @@ function shortString(text: string): Buffer {
 
 /** The exact bytes the HMAC covers, for a serialized record and its decoded envelope. */
 export function macInput(envelope: SignedEnvelope, record: Uint8Array): Buffer {
-  if (envelope.eventId.length !== 16) throw new CodecError('bad-event', 'signing: event id is not 16 bytes');
+  if (envelope.eventId.length !== 16)
+    throw new CodecError('bad-event', 'signing: event id is not 16 bytes');
   return Buffer.concat([
     DOMAIN,
     envelope.eventId,
@@ -108,7 +111,12 @@ export function computeMac(key: Uint8Array, envelope: SignedEnvelope, record: Ui
 }
 
 /** True when `mac` is the record's HMAC under `key`; compares in constant time. */
-export function macMatches(key: Uint8Array, envelope: SignedEnvelope, record: Uint8Array, mac: Uint8Array): boolean {
+export function macMatches(
+  key: Uint8Array,
+  envelope: SignedEnvelope,
+  record: Uint8Array,
+  mac: Uint8Array,
+): boolean {
   const expected = computeMac(key, envelope, record);
   return mac.length === expected.length && timingSafeEqual(expected, mac);
 }

@@ -27,7 +27,8 @@ function measure(fn: () => void): number {
   return median(rounds);
 }
 
-const message = sampleEvents().find((e) => e.family === 'process')!.message as vigil.process.v1.ProcessEvent;
+const message = sampleEvents().find((e) => e.family === 'process')!
+  .message as vigil.process.v1.ProcessEvent;
 const Type = vigil.process.v1.ProcessEvent;
 const payload = Type.encode(message).finish();
 const framed = encodeFrame({ schemaId: 42, messageIndexes: [0], payload });
@@ -44,18 +45,26 @@ const envelope = {
 
 // Warm up the JIT on every path before measuring any.
 for (let i = 0; i < ITERATIONS; i++) {
-  Type.decode(decodeFrame(encodeFrame({ schemaId: 42, messageIndexes: [0], payload: Type.encode(message).finish() })).payload);
+  Type.decode(
+    decodeFrame(
+      encodeFrame({ schemaId: 42, messageIndexes: [0], payload: Type.encode(message).finish() }),
+    ).payload,
+  );
   computeMac(key, envelope, payload);
 }
 
 const encodeBase = measure(() => Type.encode(message).finish());
-const encodeFramed = measure(() => encodeFrame({ schemaId: 42, messageIndexes: [0], payload: Type.encode(message).finish() }));
+const encodeFramed = measure(() =>
+  encodeFrame({ schemaId: 42, messageIndexes: [0], payload: Type.encode(message).finish() }),
+);
 const decodeBase = measure(() => Type.decode(payload));
 const decodeFramed = measure(() => Type.decode(decodeFrame(framed).payload));
 const sign = measure(() => computeMac(key, envelope, payload));
 
 const row = (name: string, ns: number, base: number) =>
-  console.log(`${name.padEnd(34)} ${ns.toFixed(0).padStart(7)} ns/op   ${(ns / base).toFixed(2)}× baseline`);
+  console.log(
+    `${name.padEnd(34)} ${ns.toFixed(0).padStart(7)} ns/op   ${(ns / base).toFixed(2)}× baseline`,
+  );
 console.log(`ProcessEvent of ${payload.length} bytes; median of ${ROUNDS} rounds × ${ITERATIONS}`);
 row('protobuf encode (baseline)', encodeBase, encodeBase);
 row('protobuf encode + Confluent frame', encodeFramed, encodeBase);

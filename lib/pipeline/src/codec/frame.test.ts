@@ -26,18 +26,23 @@ describe('message indexes', () => {
 });
 
 describe('frame', () => {
-  it.each([[[0]], [[1]], [[3, 0, 2]], [[200]]])('round-trips message indexes %j', (messageIndexes) => {
-    const payload = Uint8Array.from([0x0a, 0x02, 0x68, 0x69]);
-    const framed = encodeFrame({ schemaId: 0x01020304, messageIndexes, payload });
-    expect(hex(framed.subarray(0, 5))).toBe('0001020304');
-    const frame = decodeFrame(framed);
-    expect(frame.schemaId).toBe(0x01020304);
-    expect(frame.messageIndexes).toEqual(messageIndexes);
-    expect(hex(frame.payload)).toBe(hex(payload));
-  });
+  it.each([[[0]], [[1]], [[3, 0, 2]], [[200]]])(
+    'round-trips message indexes %j',
+    (messageIndexes) => {
+      const payload = Uint8Array.from([0x0a, 0x02, 0x68, 0x69]);
+      const framed = encodeFrame({ schemaId: 0x01020304, messageIndexes, payload });
+      expect(hex(framed.subarray(0, 5))).toBe('0001020304');
+      const frame = decodeFrame(framed);
+      expect(frame.schemaId).toBe(0x01020304);
+      expect(frame.messageIndexes).toEqual(messageIndexes);
+      expect(hex(frame.payload)).toBe(hex(payload));
+    },
+  );
 
   it('keeps an empty payload (a message with every field at its default)', () => {
-    const frame = decodeFrame(encodeFrame({ schemaId: 7, messageIndexes: [0], payload: new Uint8Array() }));
+    const frame = decodeFrame(
+      encodeFrame({ schemaId: 7, messageIndexes: [0], payload: new Uint8Array() }),
+    );
     expect(frame.payload.length).toBe(0);
     expect(frame.messageIndexes).toEqual([0]);
   });

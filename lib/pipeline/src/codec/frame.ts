@@ -73,7 +73,10 @@ function readZigZagVarint(bytes: Uint8Array, cursor: Cursor): number {
     raw |= (byte & 0x7f) << (7 * i);
     if ((byte & 0x80) === 0) return (raw >>> 1) ^ -(raw & 1);
   }
-  throw new CodecError('bad-message-indexes', 'decoding message indexes: varint longer than 5 bytes');
+  throw new CodecError(
+    'bad-message-indexes',
+    'decoding message indexes: varint longer than 5 bytes',
+  );
 }
 
 /**
@@ -83,14 +86,18 @@ function readZigZagVarint(bytes: Uint8Array, cursor: Cursor): number {
  */
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length < HEADER_BYTES + 1) {
-    throw new CodecError('truncated', `decoding frame: ${bytes.length} bytes is shorter than a header`);
+    throw new CodecError(
+      'truncated',
+      `decoding frame: ${bytes.length} bytes is shorter than a header`,
+    );
   }
   if (bytes[0] !== MAGIC_BYTE) {
     throw new CodecError('bad-magic-byte', `decoding frame: magic byte is ${bytes[0]}, expected 0`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const schemaId = view.getInt32(1, false);
-  if (schemaId < 0) throw new CodecError('bad-magic-byte', `decoding frame: negative schema id ${schemaId}`);
+  if (schemaId < 0)
+    throw new CodecError('bad-magic-byte', `decoding frame: negative schema id ${schemaId}`);
   const cursor = { offset: HEADER_BYTES };
   const count = readZigZagVarint(bytes, cursor);
   let messageIndexes: number[];
@@ -99,12 +106,19 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   } else {
     // Each index takes at least one byte: a count larger than what is left is corrupt, not huge.
     if (count < 0 || count > bytes.length - cursor.offset) {
-      throw new CodecError('bad-message-indexes', `decoding message indexes: impossible count ${count}`);
+      throw new CodecError(
+        'bad-message-indexes',
+        `decoding message indexes: impossible count ${count}`,
+      );
     }
     messageIndexes = [];
     for (let i = 0; i < count; i++) {
       const index = readZigZagVarint(bytes, cursor);
-      if (index < 0) throw new CodecError('bad-message-indexes', `decoding message indexes: negative index ${index}`);
+      if (index < 0)
+        throw new CodecError(
+          'bad-message-indexes',
+          `decoding message indexes: negative index ${index}`,
+        );
       messageIndexes.push(index);
     }
   }

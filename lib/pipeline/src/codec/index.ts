@@ -61,7 +61,8 @@ export function createEventCodec(registry: SchemaRegistryClient): EventCodec {
     encode(typeName, message) {
       const { location, type } = locate(typeName);
       const schemaId = schemaIdOfFile.get(location.protoFile);
-      if (schemaId === undefined) throw new TypeError(`encoding ${typeName}: register its file first`);
+      if (schemaId === undefined)
+        throw new TypeError(`encoding ${typeName}: register its file first`);
       const payload = type.encode(message).finish();
       return encodeFrame({ schemaId, messageIndexes: location.messageIndexes, payload });
     },
@@ -81,9 +82,18 @@ export function createEventCodec(registry: SchemaRegistryClient): EventCodec {
       try {
         message = type.decode(frame.payload);
       } catch (error) {
-        throw new CodecError('bad-payload', `decoding ${typeName}: ${(error as Error).message}`, error);
+        throw new CodecError(
+          'bad-payload',
+          `decoding ${typeName}: ${(error as Error).message}`,
+          error,
+        );
       }
-      return { typeName, message: message as T, schemaId: frame.schemaId, messageIndexes: frame.messageIndexes };
+      return {
+        typeName,
+        message: message as T,
+        schemaId: frame.schemaId,
+        messageIndexes: frame.messageIndexes,
+      };
     },
   };
 }

@@ -24,7 +24,11 @@ describe('message locations', () => {
   });
 
   it('maps every location back to the same type, and every type has generated code', () => {
-    for (const typeName of ['vigil.status.v1.StateChange', 'vigil.alert.v1.Notification', 'vigil.envelope.v1.Signature']) {
+    for (const typeName of [
+      'vigil.status.v1.StateChange',
+      'vigil.alert.v1.Notification',
+      'vigil.envelope.v1.Signature',
+    ]) {
       const location = locateMessage(typeName)!;
       expect(messageAt(location.protoFile, location.messageIndexes)).toBe(typeName);
       expect(staticType(typeName)).toBeDefined();

@@ -31,7 +31,8 @@ function parseFile(protoFile: string, source: string): ProtoFile {
   const parsed = protobuf.parse(source, { keepCase: true });
   const packageName = parsed.package ?? '';
   const pkg = packageName ? parsed.root.lookup(packageName) : parsed.root;
-  if (!(pkg instanceof protobuf.Namespace)) throw new TypeError(`${protoFile}: package ${packageName} not found`);
+  if (!(pkg instanceof protobuf.Namespace))
+    throw new TypeError(`${protoFile}: package ${packageName} not found`);
   return { protoFile, packageName, imports: parsed.imports ?? [], messages: messagesOf(pkg) };
 }
 
@@ -41,11 +42,19 @@ const FILES: ReadonlyMap<string, ProtoFile> = new Map(
 
 const LOCATIONS: ReadonlyMap<string, MessageLocation> = (() => {
   const locations = new Map<string, MessageLocation>();
-  const walk = (file: ProtoFile, types: readonly protobuf.Type[], prefix: readonly number[]): void => {
+  const walk = (
+    file: ProtoFile,
+    types: readonly protobuf.Type[],
+    prefix: readonly number[],
+  ): void => {
     types.forEach((type, i) => {
       const messageIndexes = [...prefix, i];
       const name = type.fullName.replace(/^\./, '');
-      locations.set(name, { protoFile: file.protoFile, packageName: file.packageName, messageIndexes });
+      locations.set(name, {
+        protoFile: file.protoFile,
+        packageName: file.packageName,
+        messageIndexes,
+      });
       walk(file, messagesOf(type), messageIndexes);
     });
   };
@@ -59,7 +68,10 @@ export function locateMessage(typeName: string): MessageLocation | undefined {
 }
 
 /** The fully qualified type at an index path of a file, or undefined when the path leads nowhere. */
-export function messageAt(protoFile: string, messageIndexes: readonly number[]): string | undefined {
+export function messageAt(
+  protoFile: string,
+  messageIndexes: readonly number[],
+): string | undefined {
   let types = FILES.get(protoFile)?.messages;
   let found: protobuf.Type | undefined;
   for (const index of messageIndexes) {
@@ -77,7 +89,11 @@ export function fileOfPackage(packageName: string): string | undefined {
 }
 
 /** Source text and direct imports of a Vigil .proto file; throws TypeError for an unknown file. */
-export function protoFile(path: string): { readonly source: string; readonly imports: readonly string[]; readonly packageName: string } {
+export function protoFile(path: string): {
+  readonly source: string;
+  readonly imports: readonly string[];
+  readonly packageName: string;
+} {
   const file = FILES.get(path);
   const source = PROTO_SOURCES[path];
   if (!file || source === undefined) throw new TypeError(`unknown .proto file: ${path}`);

@@ -10,7 +10,12 @@ import { createEventCodec, locateMessage } from './index.js';
 import { CodecError } from '../errors.js';
 import { createKafka, ensureTopics, familyTopics } from '../kafka.js';
 import { createSchemaRegistryClient } from '../registry.js';
-import { sampleEvents, sampleInnerMessages, uniqueName, type SampleEvent } from '../testing/index.js';
+import {
+  sampleEvents,
+  sampleInnerMessages,
+  uniqueName,
+  type SampleEvent,
+} from '../testing/index.js';
 import { staticType } from './static-types.js';
 
 /**
@@ -20,12 +25,15 @@ import { staticType } from './static-types.js';
  */
 
 const toObject = (typeName: string, message: object) =>
-  (staticType(typeName) as unknown as { toObject(m: object, o: object): object }).toObject(message, {
-    longs: String,
-    bytes: String, // base64, as protobuf's JSON mapping writes bytes
-    enums: String,
-    defaults: false,
-  });
+  (staticType(typeName) as unknown as { toObject(m: object, o: object): object }).toObject(
+    message,
+    {
+      longs: String,
+      bytes: String, // base64, as protobuf's JSON mapping writes bytes
+      enums: String,
+      defaults: false,
+    },
+  );
 
 let endpoints: StackEndpoints;
 
@@ -52,13 +60,20 @@ describe('the Confluent wire format against the real stack', () => {
       sent.push({ ...event, value });
       // Keyed, as producers key them: the compacted watermark topic refuses records without a key.
       const key = `${event.family}-${sent.length}`;
-      await producer.send({ topic: `${prefix}vigil.${event.family}.v1`, acks: -1, messages: [{ key, value }] });
+      await producer.send({
+        topic: `${prefix}vigil.${event.family}.v1`,
+        acks: -1,
+        messages: [{ key, value }],
+      });
     }
     await producer.disconnect();
 
     const consumer = kafka.consumer({ groupId: uniqueName('roundtrip') });
     await consumer.connect();
-    await consumer.subscribe({ topics: FAMILIES.map((f) => `${prefix}${f.topic}`), fromBeginning: true });
+    await consumer.subscribe({
+      topics: FAMILIES.map((f) => `${prefix}${f.topic}`),
+      fromBeginning: true,
+    });
     await new Promise<void>((resolve) => {
       void consumer.run({
         eachMessage: async ({ message }) => {
@@ -76,7 +91,9 @@ describe('the Confluent wire format against the real stack', () => {
       expect(value, `${original.typeName} came back byte for byte`).toBeDefined();
       const decoded = await reader.decode(value!);
       expect(decoded.typeName).toBe(original.typeName);
-      expect(toObject(decoded.typeName, decoded.message)).toEqual(toObject(original.typeName, original.message));
+      expect(toObject(decoded.typeName, decoded.message)).toEqual(
+        toObject(original.typeName, original.message),
+      );
     }
     expect(sent.map((e) => e.value[5])).toContain(0x02); // message indexes other than [0] travelled
   }, 120_000);
@@ -85,14 +102,27 @@ describe('the Confluent wire format against the real stack', () => {
     const script = fileURLToPath(new URL('../../testdata/confluent_read.py', import.meta.url));
     const descriptors = join(mkdtempSync(join(tmpdir(), 'vigil-fds-')), 'vigil.binpb');
     const schemasDir = fileURLToPath(new URL('../../../../schemas/', import.meta.url));
-    execFileSync('npx', ['buf', 'build', 'proto', '-o', descriptors], { cwd: schemasDir, stdio: 'inherit' });
-    const input = sent.map((e) => JSON.stringify({ value: e.value.toString('hex') })).join('\n') + '\n';
-    const output = execFileSync('python3', [script, endpoints.registryUrl, descriptors], { input, encoding: 'utf8' });
-    const readings = output.trim().split('\n').map((line) => JSON.parse(line) as {
-      message_indexes: number[];
-      type: string;
-      message: Record<string, unknown>;
+    execFileSync('npx', ['buf', 'build', 'proto', '-o', descriptors], {
+      cwd: schemasDir,
+      stdio: 'inherit',
     });
+    const input =
+      sent.map((e) => JSON.stringify({ value: e.value.toString('hex') })).join('\n') + '\n';
+    const output = execFileSync('python3', [script, endpoints.registryUrl, descriptors], {
+      input,
+      encoding: 'utf8',
+    });
+    const readings = output
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            message_indexes: number[];
+            type: string;
+            message: Record<string, unknown>;
+          },
+      );
     expect(readings).toHaveLength(sent.length);
     sent.forEach((original, i) => {
       const reading = readings[i]!;
@@ -107,7 +137,11 @@ describe('the Confluent wire format against the real stack', () => {
     const unknownId = Buffer.from('007fffff0000', 'hex');
     await expect(codec.decode(unknownId)).rejects.toMatchObject({ code: 'unknown-schema-id' });
     const good = sent[0]!.value;
-    const badIndex = Buffer.concat([good.subarray(0, 5), Buffer.from('0250', 'hex'), good.subarray(6)]);
+    const badIndex = Buffer.concat([
+      good.subarray(0, 5),
+      Buffer.from('0250', 'hex'),
+      good.subarray(6),
+    ]);
     await expect(codec.decode(badIndex)).rejects.toBeInstanceOf(CodecError);
     await expect(codec.decode(badIndex)).rejects.toMatchObject({ code: 'unknown-message-index' });
   });

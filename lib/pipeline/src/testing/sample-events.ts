@@ -46,11 +46,19 @@ export function sampleEvents(): SampleEvent[] {
           euid: 1001,
           egid: 100,
           executable: bytes('/opt/site/openmpi/4.1.6/bin/mpirun'),
-          argv: [bytes('mpirun'), bytes('-np'), bytes('64'), Buffer.from([0x2e, 0xff, 0xfe, 0x2f, 0x61])],
+          argv: [
+            bytes('mpirun'),
+            bytes('-np'),
+            bytes('64'),
+            Buffer.from([0x2e, 0xff, 0xfe, 0x2f, 0x61]),
+          ],
           workingDirectory: bytes('/scratch/alice/run-17'),
           job: { scheduler: 'slurm', id: '123456', step: '0', arrayIndex: '7' },
           loadedModules: [bytes('gcc/12.2.0'), bytes('openmpi/4.1.6')],
-          moduleFiles: [bytes('/etc/modulefiles/gcc/12.2.0'), bytes('/etc/modulefiles/openmpi/4.1.6')],
+          moduleFiles: [
+            bytes('/etc/modulefiles/gcc/12.2.0'),
+            bytes('/etc/modulefiles/openmpi/4.1.6'),
+          ],
           environment: [
             { name: bytes('OMP_NUM_THREADS'), value: bytes('8') },
             { name: bytes('GITHUB_TOKEN'), redacted: true },
@@ -85,7 +93,12 @@ export function sampleEvents(): SampleEvent[] {
       message: vigil.status.v1.StatusEvent.create({
         envelope: envelope(SK.SOURCE_KIND_POLLER, 'poller01'),
         stateChange: {
-          service: { site: 'cern-etf', source: 'etf-checkmk', host: 'ce01.example.org', service: 'org.sam.CONDOR-JobSubmit' },
+          service: {
+            site: 'cern-etf',
+            source: 'etf-checkmk',
+            host: 'ce01.example.org',
+            service: 'org.sam.CONDOR-JobSubmit',
+          },
           previousState: vigil.status.v1.ServiceState.SERVICE_STATE_OK,
           state: vigil.status.v1.ServiceState.SERVICE_STATE_CRITICAL,
           previousDurationNs: nanos(86_400_000_000_000n),

@@ -6,7 +6,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { RetryableError } from './errors.js';
-import { createKafka, type KafkaConfig } from './kafka.js';
+import { createKafka, ensureTopics, type KafkaConfig, type TopicSpec } from './kafka.js';
 
 /**
  * The small Kafka client interface the run loops use. kafkajs sits behind it today; a
@@ -121,6 +121,10 @@ export interface ConsumerOptions {
 export interface KafkaClient {
   consumer(options: ConsumerOptions): ConsumerClient;
   producer(): ProducerClient;
+  /** The next offset to be written, per partition of a topic. Throws RetryableError when unreachable. */
+  endOffsets(topic: string): Promise<Map<number, string>>;
+  /** Creates the topics that do not exist yet (see ensureTopics in ./kafka). Idempotent. */
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
 }
 
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
@@ -255,6 +259,27 @@ export function createKafkajsClient(config: KafkaConfig): KafkaClient {
         },
         disconnect: () => producer.disconnect(),
       };
+    },
+
+    async endOffsets(topic) {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return new Map(offsets.map((o) => [o.partition, o.high]));
+      } catch (error) {
+        throw asRetryable(`reading end offsets of ${topic}`, error);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+
+    async ensureTopics(topics) {
+      try {
+        await ensureTopics(kafka, topics);
+      } catch (error) {
+        throw asRetryable('creating topics', error);
+      }
     },
   };
 }

@@ -62,6 +62,12 @@ export const gatewayConfigSchema = z.strictObject({
           username: z.string().default('').describe('SASL user'),
           password: secret(z.string().default('')).describe('SASL password (redacted in logs)'),
         })
+        .superRefine((sasl, ctx) => {
+          if (sasl.mechanism === 'none') return;
+          for (const key of ['username', 'password'] as const) {
+            if (!sasl[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required with mechanism ${sasl.mechanism}` });
+          }
+        })
         .prefault({}),
       connectionTimeoutMs: z.int().positive().default(3000).describe('TCP connect timeout'),
       requestTimeoutMs: z.int().positive().default(10_000).describe('A produce request slower than this fails and is retried'),

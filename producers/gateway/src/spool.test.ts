@@ -103,7 +103,8 @@ describe('openSpool', () => {
     spool.close();
     const first = join(dir, readdirSync(dir).filter((f) => f.endsWith('.seg')).sort()[0]!);
     const bytes = readFileSync(first);
-    bytes[statSizeOfRecord() * 3 + 20] ^= 0xff; // flip a byte inside the 4th record's payload
+    const at = statSizeOfRecord() * 3 + 20;
+    bytes[at] = bytes[at]! ^ 0xff; // flip a byte inside the 4th record's payload
     writeFileSync(first, bytes);
     const reopened = openSpool(config(dir));
     const seen = drain(reopened);

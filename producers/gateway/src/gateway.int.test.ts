@@ -12,7 +12,7 @@ import { vigil } from '@vigil/schemas/gen';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
 import { DgramSocket } from 'node-unix-socket';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { gatewayConfigSchema, type GatewayConfig } from './config.js';
 import { encodeTransport } from './decode.js';
 import { createGateway } from './gateway.js';

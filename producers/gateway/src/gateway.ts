@@ -65,7 +65,7 @@ function kafkaConfigOf(config: GatewayConfig): KafkaConfig {
 }
 
 /** Metrics of STYLE §6 (label component="gateway") and the gateway's own. */
-function createMetrics(registry: Registry) {
+function createMetrics(registry: Registry, refresh: () => void) {
   const component = 'gateway';
   const labels = { component };
   return {
@@ -86,9 +86,9 @@ function createMetrics(registry: Registry) {
       labelNames: ['component'],
       registers: [registry],
     }),
-    backlog: new Gauge({ name: 'gateway_spool_backlog_bytes', help: 'Spooled bytes not yet in Kafka', labelNames: ['component'], registers: [registry] }),
-    spoolDisk: new Gauge({ name: 'gateway_spool_disk_bytes', help: 'Size of the spool segment files', labelNames: ['component'], registers: [registry] }),
-    kafkaUp: new Gauge({ name: 'gateway_kafka_up', help: '1 while the last produce request succeeded', labelNames: ['component'], registers: [registry] }),
+    backlog: new Gauge({ name: 'gateway_spool_backlog_bytes', help: 'Spooled bytes not yet in Kafka', labelNames: ['component'], registers: [registry], collect: refresh }),
+    spoolDisk: new Gauge({ name: 'gateway_spool_disk_bytes', help: 'Size of the spool segment files', labelNames: ['component'], registers: [registry], collect: refresh }),
+    kafkaUp: new Gauge({ name: 'gateway_kafka_up', help: '1 while the last produce request succeeded', labelNames: ['component'], registers: [registry], collect: refresh }),
     batchEvents: new Histogram({
       name: 'gateway_batch_events',
       help: 'Events per produce request',
@@ -125,7 +125,7 @@ const MAX_TRACKED_SESSIONS = 1000;
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
   const log = deps.logger ?? pino({ level: config.logLevel, base: { component: 'gateway', gateway_id: config.id } });
   const registry = new Registry();
-  const m = createMetrics(registry);
+  const m = createMetrics(registry, () => updateGauges());
   const { labels } = m;
   const addresses: string[] = [];
   let httpUrl = '';
@@ -294,7 +294,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   async function openHttp(): Promise<void> {
     http = createServer((request, response) => {
       if (request.url === '/metrics') {
-        updateGauges();
         registry
           .metrics()
           .then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text))

@@ -8,9 +8,19 @@ import type { SourceConfig } from './config.js';
 import { createHttpClient } from './http.js';
 
 /** The adapter of one configured source, with its HTTP client (auth and TLS applied). */
-export function createAdapter(source: SourceConfig, options: { readonly timeoutMs: number; readonly maxBytes: number; readonly instance: string }): Adapter {
+export function createAdapter(
+  source: SourceConfig,
+  options: { readonly timeoutMs: number; readonly maxBytes: number; readonly instance: string },
+): Adapter {
   const common = { source: source.name, encoding: source.encoding };
-  const http = () => createHttpClient({ source: source.name, auth: source.auth, tls: source.tls, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes });
+  const http = () =>
+    createHttpClient({
+      source: source.name,
+      auth: source.auth,
+      tls: source.tls,
+      timeoutMs: options.timeoutMs,
+      maxBytes: options.maxBytes,
+    });
   const a = source.adapter;
   switch (a.type) {
     case 'checkmk-view':
@@ -20,7 +30,15 @@ export function createAdapter(source: SourceConfig, options: { readonly timeoutM
     case 'livestatus':
       return createLivestatusAdapter({ ...common, address: a.address });
     case 'icinga2':
-      return createIcinga2Adapter({ ...common, url: a.url, eventStream: a.eventStream, queue: `vigil-poller-${options.instance}-${source.name}` }, http());
+      return createIcinga2Adapter(
+        {
+          ...common,
+          url: a.url,
+          eventStream: a.eventStream,
+          queue: `vigil-poller-${options.instance}-${source.name}`,
+        },
+        http(),
+      );
     case 'nagios-status':
       return createNagiosStatusAdapter({ ...common, path: a.path });
     case 'nagios-json':

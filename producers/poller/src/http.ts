@@ -82,9 +82,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   function open(request: HttpRequest, timeoutMs: number | undefined): Promise<IncomingMessage> {
     const url = new URL(request.url);
     const secure = url.protocol === 'https:';
-    const headers: Record<string, string> = { accept: 'application/json, text/csv;q=0.9, */*;q=0.5', ...request.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json, text/csv;q=0.9, */*;q=0.5',
+      ...request.headers,
+    };
     if (authorization) headers.authorization = authorization;
-    if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
+    if (request.body !== undefined)
+      headers['content-length'] = String(Buffer.byteLength(request.body));
     const where = `${request.method ?? 'GET'} ${url.origin}${url.pathname}`;
     return new Promise((resolve, reject) => {
       const req = (secure ? https : http).request(
@@ -98,7 +102,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         resolve,
       );
       if (timeoutMs !== undefined) {
-        req.setTimeout(timeoutMs, () => req.destroy(new SourceError('timeout', `${options.source}: ${where}: no answer within ${timeoutMs} ms`)));
+        req.setTimeout(timeoutMs, () =>
+          req.destroy(
+            new SourceError(
+              'timeout',
+              `${options.source}: ${where}: no answer within ${timeoutMs} ms`,
+            ),
+          ),
+        );
       }
       req.on('error', (error) => reject(asSourceError(options.source, where, error)));
       req.end(request.body);
@@ -119,14 +130,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           size += chunk.length;
           if (size > options.maxBytes) {
             response.destroy();
-            throw new SourceError('too-large', `${options.source}: ${where}: response larger than ${options.maxBytes} bytes`);
+            throw new SourceError(
+              'too-large',
+              `${options.source}: ${where}: response larger than ${options.maxBytes} bytes`,
+            );
           }
           chunks.push(chunk);
         }
-        return { status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) };
+        return {
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+        };
       } catch (error) {
         if (timer.aborted && !(error instanceof SourceError)) {
-          throw new SourceError('timeout', `${options.source}: ${where}: no answer within ${options.timeoutMs} ms`, error);
+          throw new SourceError(
+            'timeout',
+            `${options.source}: ${where}: no answer within ${options.timeoutMs} ms`,
+            error,
+          );
         }
         throw asSourceError(options.source, where, error);
       }
@@ -138,7 +160,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const response = await open(request, undefined);
       if ((response.statusCode ?? 0) >= 300) {
         response.resume();
-        throw new SourceError('http-status', `${options.source}: ${where}: HTTP ${response.statusCode}`);
+        throw new SourceError(
+          'http-status',
+          `${options.source}: ${where}: HTTP ${response.statusCode}`,
+        );
       }
       let pending = '';
       try {
@@ -162,7 +187,8 @@ function asSourceError(source: string, where: string, error: unknown): SourceErr
   if (error instanceof SourceError) return error;
   const e = error as NodeJS.ErrnoException;
   const detail = e.code ? `${e.code}: ${e.message}` : String(e?.message ?? error);
-  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return new SourceError('timeout', `${source}: ${where}: aborted`, error);
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError')
+    return new SourceError('timeout', `${source}: ${where}: aborted`, error);
   return new SourceError('unreachable', `${source}: ${where}: ${detail}`, error);
 }
 

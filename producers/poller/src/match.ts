@@ -10,8 +10,17 @@ export function createMatcher(patterns: readonly string[]): Matcher {
   const exact = new Set<string>();
   const regexes: RegExp[] = [];
   for (const p of patterns) {
-    if (p.length > 1 && p.startsWith('/') && p.endsWith('/')) regexes.push(new RegExp(p.slice(1, -1)));
-    else if (/[*?]/.test(p)) regexes.push(new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
+    if (p.length > 1 && p.startsWith('/') && p.endsWith('/'))
+      regexes.push(new RegExp(p.slice(1, -1)));
+    else if (/[*?]/.test(p))
+      regexes.push(
+        new RegExp(
+          `^${p
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+        ),
+      );
     else exact.add(p);
   }
   return (name) => exact.has(name) || regexes.some((r) => r.test(name));

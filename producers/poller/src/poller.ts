@@ -4,7 +4,15 @@ import { SourceError } from './adapters/source-error.js';
 import type { PollerConfig, SourceConfig } from './config.js';
 import { createAdapter as createRealAdapter } from './create-adapter.js';
 import { createMatcher, type Matcher } from './match.js';
-import { knownStateBody, snapshotBody, stateChangeBody, type OutRecord, type ServiceRef, type StatusPublisher } from './publish.js';
+import {
+  OUTAGE_KEY_PREFIX,
+  knownStateBody,
+  snapshotBody,
+  stateChangeBody,
+  type OutRecord,
+  type ServiceRef,
+  type StatusPublisher,
+} from './publish.js';
 import { stateName, type ServiceStatus } from './status.js';
 import type { Telemetry } from './telemetry.js';
 import { diffPoll, serviceKey, type KnownState } from './track.js';
@@ -42,9 +50,14 @@ export interface PollerDeps {
   readonly telemetry: Telemetry;
   /** Known states from the state topic; the poller keeps it up to date. */
   readonly known: Map<string, KnownState>;
+  /** Sources already reported unreachable (name → since, ms), from the state topic. */
+  readonly outages?: ReadonlyMap<string, number>;
   /** The poller's own host name (envelope host of source reports). */
   readonly hostname: string;
-  readonly createAdapter?: (source: SourceConfig, options: { timeoutMs: number; maxBytes: number; instance: string }) => Adapter;
+  readonly createAdapter?: (
+    source: SourceConfig,
+    options: { timeoutMs: number; maxBytes: number; instance: string },
+  ) => Adapter;
   readonly nowMs?: () => number;
   readonly random?: () => number;
 }
@@ -71,7 +84,13 @@ interface SourceRuntime {
 
 /** The part of a source's config that needs a new adapter when it changes. */
 function connectionOf(source: SourceConfig): string {
-  return JSON.stringify([source.adapter, source.auth, source.tls, source.encoding, source.timeoutMs]);
+  return JSON.stringify([
+    source.adapter,
+    source.auth,
+    source.tls,
+    source.encoding,
+    source.timeoutMs,
+  ]);
 }
 
 export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
@@ -106,14 +125,20 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
     return {
       config: source,
       connection: connectionOf(source),
-      adapter: makeAdapter(source, { timeoutMs: timeoutOf(source), maxBytes: config.maxResponseBytes, instance: config.instance }),
+      adapter: makeAdapter(source, {
+        timeoutMs: timeoutOf(source),
+        maxBytes: config.maxResponseBytes,
+        instance: config.instance,
+      }),
       site: source.site ?? source.name,
       hosts: createMatcher(source.hosts),
       services: createMatcher(source.services),
       timer: undefined,
       running: undefined,
       again: false,
-      outage: undefined,
+      outage: deps.outages?.has(source.name)
+        ? { sinceMs: deps.outages.get(source.name)!, failures: 1 }
+        : undefined,
       watch: new AbortController(),
       stopped: false,
     };
@@ -142,10 +167,17 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
       } catch (error) {
         if (rt.stopped) return;
         const message = error instanceof Error ? error.message : String(error);
-        telemetry.error('watch', error instanceof SourceError ? error.errorType : 'network', `event stream of ${rt.config.name}: ${message}`, { source: rt.config.name });
+        telemetry.error(
+          'watch',
+          error instanceof SourceError ? error.errorType : 'network',
+          `event stream of ${rt.config.name}: ${message}`,
+          { source: rt.config.name },
+        );
       }
       if (nowMs() - opened > 60_000) backoffMs = 1000;
-      await new Promise((resolve) => setTimeout(resolve, backoffMs * (0.5 + random() / 2)).unref?.());
+      await new Promise((resolve) =>
+        setTimeout(resolve, backoffMs * (0.5 + random() / 2)).unref?.(),
+      );
       backoffMs = Math.min(backoffMs * 2, 30_000);
     }
   }
@@ -181,7 +213,12 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new SourceError('timeout', `${rt.config.name}: poll did not finish within ${timeoutMs} ms`));
+        reject(
+          new SourceError(
+            'timeout',
+            `${rt.config.name}: poll did not finish within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
     });
     try {
@@ -216,29 +253,53 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
       records.push({
         topic: config.topic,
         key: source,
-        value: publisher.encode({ sourceRecovered: { source, unreachableNs: nsLong(now - rt.outage.sinceMs) } }, deps.hostname),
+        value: publisher.encode(
+          { sourceRecovered: { source, unreachableNs: nsLong(now - rt.outage.sinceMs) } },
+          deps.hostname,
+        ),
       });
     }
     const diff = diffPoll(known, polled, now);
     const refs = new Map(polled.map((p) => [p.key, p.ref]));
-    for (const p of polled) records.push({ topic: config.topic, key: p.key, value: publisher.encode(snapshotBody(p.ref, p.status), p.status.host) });
+    for (const p of polled)
+      records.push({
+        topic: config.topic,
+        key: p.key,
+        value: publisher.encode(snapshotBody(p.ref, p.status), p.status.host),
+      });
     for (const change of diff.changes) {
-      records.push({ topic: config.topic, key: change.key, value: publisher.encode(stateChangeBody(refs.get(change.key)!, change), change.status.host) });
+      records.push({
+        topic: config.topic,
+        key: change.key,
+        value: publisher.encode(stateChangeBody(refs.get(change.key)!, change), change.status.host),
+      });
     }
     for (const [key, state] of diff.updates) {
-      records.push({ topic: config.stateTopic, key, value: publisher.encode(knownStateBody(refs.get(key)!, state), refs.get(key)!.host) });
+      records.push({
+        topic: config.stateTopic,
+        key,
+        value: publisher.encode(knownStateBody(refs.get(key)!, state), refs.get(key)!.host),
+      });
     }
 
     try {
       await publisher.send(records);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      telemetry.error('publish', 'kafka', `sending ${records.length} records of ${source} to Kafka: ${message}; the next poll sends them again`, { source });
+      telemetry.error(
+        'publish',
+        'kafka',
+        `sending ${records.length} records of ${source} to Kafka: ${message}; the next poll sends them again`,
+        { source },
+      );
       return { source, ok: false, services: polled.length, changes: 0, records: 0, error: message };
     }
     for (const [key, state] of diff.updates) known.set(key, state);
     if (rt.outage) {
-      telemetry.log.info({ source, unreachableMs: now - rt.outage.sinceMs, failures: rt.outage.failures }, `source ${source} answers again`);
+      telemetry.log.info(
+        { source, unreachableMs: now - rt.outage.sinceMs, failures: rt.outage.failures },
+        `source ${source} answers again`,
+      );
       telemetry.sent('source_recovered', 1);
       rt.outage = undefined;
     }
@@ -247,11 +308,23 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
     telemetry.sent('state', diff.updates.size);
     for (const change of diff.changes) {
       telemetry.log.info(
-        { source, host: change.status.host, service: change.status.service, previous: stateName(change.previous.state), state: stateName(change.status.state) },
+        {
+          source,
+          host: change.status.host,
+          service: change.status.service,
+          previous: stateName(change.previous.state),
+          state: stateName(change.status.state),
+        },
         'state change',
       );
     }
-    return { source, ok: true, services: polled.length, changes: diff.changes.length, records: records.length };
+    return {
+      source,
+      ok: true,
+      services: polled.length,
+      changes: diff.changes.length,
+      records: records.length,
+    };
   }
 
   async function failed(rt: SourceRuntime, error: unknown): Promise<PollOutcome> {
@@ -271,18 +344,40 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
         ...(known ? {} : { stack: (error as Error)?.stack }),
       });
     } else {
-      telemetry.error('poll', errorType, `polling ${source} failed again`, { source, reason, failures });
+      telemetry.error('poll', errorType, `polling ${source} failed again`, {
+        source,
+        reason,
+        failures,
+      });
     }
     if (!first) {
       rt.outage!.failures = failures;
       return { source, ok: false, services: 0, changes: 0, records: 0, error: message };
     }
     const adapter = rt.adapter.type;
-    const value = publisher.encode({ sourceUnreachable: { source, adapter, error: message.split('\n', 1)[0]!.slice(0, 500), consecutiveFailures: 1 } }, deps.hostname);
+    const value = publisher.encode(
+      {
+        sourceUnreachable: {
+          source,
+          adapter,
+          error: message.split('\n', 1)[0]!.slice(0, 500),
+          consecutiveFailures: 1,
+        },
+      },
+      deps.hostname,
+    );
     try {
-      await publisher.send([{ topic: config.topic, key: source, value }]);
+      await publisher.send([
+        { topic: config.topic, key: source, value },
+        { topic: config.stateTopic, key: `${OUTAGE_KEY_PREFIX}${source}`, value },
+      ]);
     } catch (sendError) {
-      telemetry.error('publish', 'kafka', `sending source_unreachable of ${source}: ${(sendError as Error).message}; sent again at the next failed poll`, { source });
+      telemetry.error(
+        'publish',
+        'kafka',
+        `sending source_unreachable of ${source}: ${(sendError as Error).message}; sent again at the next failed poll`,
+        { source },
+      );
       return { source, ok: false, services: 0, changes: 0, records: 0, error: message };
     }
     rt.outage = { sinceMs: nowMs(), failures };

@@ -7,6 +7,11 @@ import type { ServiceStatus } from './status.js';
 import type { FoundChange, KnownState } from './track.js';
 
 export const STATUS_EVENT = 'vigil.status.v1.StatusEvent';
+/**
+ * State-topic key of a source that is down: its source_unreachable event is kept there until it
+ * recovers (then a tombstone), so a restarted poller does not report the same outage again.
+ */
+export const OUTAGE_KEY_PREFIX = 'source:';
 const MS = 1_000_000n;
 
 /** Which service, as every event names it. */
@@ -58,7 +63,10 @@ export function stateChangeBody(ref: ServiceRef, change: FoundChange): StatusBod
       service: { ...ref },
       previousState: change.previous.state,
       state: s.state,
-      previousDurationNs: Long.fromString((BigInt(Math.round(change.previousDurationMs)) * MS).toString(), true),
+      previousDurationNs: Long.fromString(
+        (BigInt(Math.round(change.previousDurationMs)) * MS).toString(),
+        true,
+      ),
       stateType: s.stateType,
       acknowledged: s.acknowledged,
       inDowntime: s.inDowntime,
@@ -85,10 +93,17 @@ export function knownStateBody(ref: ServiceRef, known: KnownState): StatusBody {
 }
 
 /** Reads a state-topic snapshot back. Pure. */
-export function knownStateOf(event: vigil.status.v1.IStatusEvent): { ref: ServiceRef; known: KnownState } | undefined {
+export function knownStateOf(
+  event: vigil.status.v1.IStatusEvent,
+): { ref: ServiceRef; known: KnownState } | undefined {
   const s = event.snapshot;
   if (!s?.service || s.state === undefined || s.state === null) return undefined;
-  const ref = { site: s.service.site ?? '', source: s.service.source ?? '', host: s.service.host ?? '', service: s.service.service ?? '' };
+  const ref = {
+    site: s.service.site ?? '',
+    source: s.service.source ?? '',
+    host: s.service.host ?? '',
+    service: s.service.service ?? '',
+  };
   const sinceMs = Number(toBigInt(s.lastStateChangeUnixNano as Long | null | undefined) / MS);
   return { ref, known: { state: s.state, stateType: s.stateType ?? 0, sinceMs } };
 }

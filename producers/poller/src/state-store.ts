@@ -1,7 +1,16 @@
 import type { Kafka } from 'kafkajs';
 import type { EventCodec } from '@vigil/pipeline/codec';
-import { knownStateOf } from './publish.js';
+import { toBigInt } from '@vigil/pipeline/events';
+import type { vigil } from '@vigil/schemas/gen';
+import { knownStateOf, OUTAGE_KEY_PREFIX } from './publish.js';
 import type { KnownState } from './track.js';
+
+/** What the state topic holds: the last state of every service, and the sources down right now. */
+export interface KnownStates {
+  readonly services: Map<string, KnownState>;
+  /** Source name → since when it has been unreachable (ms since the epoch). */
+  readonly outages: Map<string, number>;
+}
 
 /**
  * Reads the compacted state topic from the beginning up to its end at start, so a restarted
@@ -14,9 +23,15 @@ export async function loadKnownStates(
   kafka: Kafka,
   codec: EventCodec,
   topic: string,
-  options: { readonly groupId: string; readonly onBadRecord?: (error: unknown) => void; readonly timeoutMs?: number },
-): Promise<Map<string, KnownState>> {
+  options: {
+    readonly groupId: string;
+    readonly onBadRecord?: (error: unknown) => void;
+    readonly timeoutMs?: number;
+  },
+): Promise<KnownStates> {
   const states = new Map<string, KnownState>();
+  const outages = new Map<string, number>();
+  const result = { services: states, outages };
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
@@ -27,7 +42,7 @@ export async function loadKnownStates(
     await admin.disconnect();
   }
   const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
-  if (pending.size === 0) return states;
+  if (pending.size === 0) return result;
 
   const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
   await consumer.connect();
@@ -35,7 +50,12 @@ export async function loadKnownStates(
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`reading state topic ${topic}: not at its end within ${options.timeoutMs ?? 60_000} ms`)),
+        () =>
+          reject(
+            new Error(
+              `reading state topic ${topic}: not at its end within ${options.timeoutMs ?? 60_000} ms`,
+            ),
+          ),
         options.timeoutMs ?? 60_000,
       );
       consumer
@@ -45,19 +65,33 @@ export async function loadKnownStates(
             for (const message of batch.messages) {
               const key = message.key?.toString('utf8');
               if (key !== undefined) {
+                const outage = key.startsWith(OUTAGE_KEY_PREFIX)
+                  ? key.slice(OUTAGE_KEY_PREFIX.length)
+                  : undefined;
                 if (message.value === null || message.value.length === 0) {
-                  states.delete(key);
+                  if (outage !== undefined) outages.delete(outage);
+                  else states.delete(key);
                 } else {
                   try {
-                    const decoded = await codec.decode(message.value);
-                    const found = knownStateOf(decoded.message);
-                    if (found) states.set(key, found.known);
+                    const decoded = await codec.decode<vigil.status.v1.IStatusEvent>(message.value);
+                    if (outage !== undefined) {
+                      outages.set(
+                        outage,
+                        Number(
+                          toBigInt(decoded.message.envelope?.timeUnixNano as never) / 1_000_000n,
+                        ),
+                      );
+                    } else {
+                      const found = knownStateOf(decoded.message);
+                      if (found) states.set(key, found.known);
+                    }
                   } catch (error) {
                     options.onBadRecord?.(error);
                   }
                 }
               }
-              if (BigInt(message.offset) + 1n >= ends.get(batch.partition)!) pending.delete(batch.partition);
+              if (BigInt(message.offset) + 1n >= ends.get(batch.partition)!)
+                pending.delete(batch.partition);
             }
             if (pending.size === 0) {
               clearTimeout(timer);
@@ -70,5 +104,5 @@ export async function loadKnownStates(
   } finally {
     await consumer.disconnect();
   }
-  return states;
+  return result;
 }

@@ -15,18 +15,48 @@ export interface Telemetry {
   /** Services dropped by the host/service filters: an intentional, counted drop. */
   filtered(source: string, count: number): void;
   /** Events sent to Kafka, by kind. */
-  sent(kind: 'snapshot' | 'state_change' | 'source_unreachable' | 'source_recovered' | 'state', count: number): void;
+  sent(
+    kind: 'snapshot' | 'state_change' | 'source_unreachable' | 'source_recovered' | 'state',
+    count: number,
+  ): void;
   /** One error: logged (WARN, or ERROR when data may be lost) and counted. */
-  error(stage: 'poll' | 'publish' | 'state' | 'watch' | 'config', errorType: ErrorType, message: string, fields?: Record<string, unknown>): void;
+  error(
+    stage: 'poll' | 'publish' | 'state' | 'watch' | 'config',
+    errorType: ErrorType,
+    message: string,
+    fields?: Record<string, unknown>,
+  ): void;
 }
 
-export function createTelemetry(options: { readonly log?: Logger; readonly level?: string } = {}): Telemetry {
+export function createTelemetry(
+  options: { readonly log?: Logger; readonly level?: string } = {},
+): Telemetry {
   const registry = new Registry();
   registry.setDefaultLabels({ component: 'poller' });
-  const received = new Counter({ name: 'component_received_events_total', help: 'services read from sources', labelNames: ['source'], registers: [registry] });
-  const sentEvents = new Counter({ name: 'component_sent_events_total', help: 'events sent to Kafka', labelNames: ['kind'], registers: [registry] });
-  const errors = new Counter({ name: 'component_errors_total', help: 'errors by type and stage', labelNames: ['error_type', 'stage'], registers: [registry] });
-  const discarded = new Counter({ name: 'component_discarded_events_total', help: 'services not reported', labelNames: ['intentional'], registers: [registry] });
+  const received = new Counter({
+    name: 'component_received_events_total',
+    help: 'services read from sources',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const sentEvents = new Counter({
+    name: 'component_sent_events_total',
+    help: 'events sent to Kafka',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'component_errors_total',
+    help: 'errors by type and stage',
+    labelNames: ['error_type', 'stage'],
+    registers: [registry],
+  });
+  const discarded = new Counter({
+    name: 'component_discarded_events_total',
+    help: 'services not reported',
+    labelNames: ['intentional'],
+    registers: [registry],
+  });
   const pollSeconds = new Histogram({
     name: 'poller_poll_duration_seconds',
     help: 'one poll of one source, fetch and parse',

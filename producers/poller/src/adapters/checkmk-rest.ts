@@ -37,21 +37,30 @@ export function parseCheckmkRest(text: string, what: string): ServiceStatus[] {
     malformed(what, `expected a collection with a "value" list${title}`);
   }
   return doc.value.map((item, i) => {
-    if (!isRecord(item) || !isRecord(item.extensions)) malformed(what, `value[${i}] has no extensions`);
+    if (!isRecord(item) || !isRecord(item.extensions))
+      malformed(what, `value[${i}] has no extensions`);
     return statusFromLivestatusRow(item.extensions, what, `value[${i}]`);
   });
 }
 
 /** The adapter. */
 export function createCheckmkRestAdapter(
-  config: { readonly url: string; readonly version: string; readonly encoding: TextEncoding; readonly source: string },
+  config: {
+    readonly url: string;
+    readonly version: string;
+    readonly encoding: TextEncoding;
+    readonly source: string;
+  },
   http: HttpClient,
 ): Adapter {
   const what = `${config.source} (checkmk-rest)`;
   return {
     type: 'checkmk-rest',
     async poll(signal) {
-      const response = await http.request({ ...checkmkRestRequest(config.url, config.version), signal });
+      const response = await http.request({
+        ...checkmkRestRequest(config.url, config.version),
+        signal,
+      });
       checkStatus(response, what);
       return parseCheckmkRest(decodeText(response.body, config.encoding, what), what);
     },

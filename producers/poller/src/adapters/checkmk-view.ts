@@ -103,8 +103,13 @@ export function splitCsv(text: string, what: string, separator = ';'): string[][
 }
 
 /** Builds statuses from a header row and data rows (CSV and JSON exports share this). Pure. */
-export function statusesFromTable(header: readonly string[], rows: readonly (readonly unknown[])[], what: string): ServiceStatus[] {
-  const index = (names: readonly string[]) => names.map((name) => header.indexOf(name)).find((i) => i >= 0) ?? -1;
+export function statusesFromTable(
+  header: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  what: string,
+): ServiceStatus[] {
+  const index = (names: readonly string[]) =>
+    names.map((name) => header.indexOf(name)).find((i) => i >= 0) ?? -1;
   const hostAt = index(HOST_COLUMNS);
   const serviceAt = index(SERVICE_COLUMNS);
   const stateAt = index(STATE_COLUMNS);
@@ -114,13 +119,17 @@ export function statusesFromTable(header: readonly string[], rows: readonly (rea
     stateAt < 0 ? 'service_state' : undefined,
   ].filter(Boolean);
   if (missing.length > 0) {
-    malformed(what, `the export has no ${missing.join(', ')} column (header: ${header.slice(0, 12).join(', ')}); add it to the view`);
+    malformed(
+      what,
+      `the export has no ${missing.join(', ')} column (header: ${header.slice(0, 12).join(', ')}); add it to the view`,
+    );
   }
   const outputAt = index(OUTPUT_COLUMNS);
   const ackAt = index(['svc_acknowledged', 'service_acknowledged']);
   const downtimeAt = index(['svc_in_downtime', 'service_scheduled_downtime_depth']);
   const flappingAt = index(['svc_flapping', 'svc_is_flapping', 'service_is_flapping']);
-  const text = (row: readonly unknown[], at: number) => (at >= 0 && row[at] !== undefined && row[at] !== null ? String(row[at]) : '');
+  const text = (row: readonly unknown[], at: number) =>
+    at >= 0 && row[at] !== undefined && row[at] !== null ? String(row[at]) : '';
 
   return rows.map((row, r) => {
     if (row.length !== header.length) {
@@ -128,7 +137,8 @@ export function statusesFromTable(header: readonly string[], rows: readonly (rea
     }
     const stateText = text(row, stateAt).trim();
     const state = STATES[stateText];
-    if (state === undefined) malformed(what, `row ${r + 1}: unknown service state "${stateText.slice(0, 20)}"`);
+    if (state === undefined)
+      malformed(what, `row ${r + 1}: unknown service state "${stateText.slice(0, 20)}"`);
     return {
       host: text(row, hostAt),
       service: text(row, serviceAt),
@@ -156,7 +166,12 @@ export function parseCheckmkCsv(text: string, what: string): ServiceStatus[] {
 export function parseCheckmkViewJson(text: string, what: string): ServiceStatus[] {
   const doc = parseJson(text, what);
   if (!Array.isArray(doc) || doc.length === 0 || !doc.every(Array.isArray)) {
-    malformed(what, isRecord(doc) ? 'expected a list of rows, got an object' : 'expected a non-empty list of rows');
+    malformed(
+      what,
+      isRecord(doc)
+        ? 'expected a list of rows, got an object'
+        : 'expected a non-empty list of rows',
+    );
   }
   const [header, ...data] = doc as unknown[][];
   return statusesFromTable(header!.map(String), data, what);
@@ -164,7 +179,12 @@ export function parseCheckmkViewJson(text: string, what: string): ServiceStatus[
 
 /** The adapter: one GET of the configured export URL. */
 export function createCheckmkViewAdapter(
-  config: { readonly url: string; readonly format: 'csv' | 'json'; readonly encoding: TextEncoding; readonly source: string },
+  config: {
+    readonly url: string;
+    readonly format: 'csv' | 'json';
+    readonly encoding: TextEncoding;
+    readonly source: string;
+  },
   http: HttpClient,
 ): Adapter {
   const what = `${config.source} (checkmk-view ${config.format})`;
@@ -174,7 +194,9 @@ export function createCheckmkViewAdapter(
       const response = await http.request({ url: config.url, signal });
       checkStatus(response, what);
       const text = decodeText(response.body, config.encoding, what);
-      return config.format === 'csv' ? parseCheckmkCsv(text, what) : parseCheckmkViewJson(text, what);
+      return config.format === 'csv'
+        ? parseCheckmkCsv(text, what)
+        : parseCheckmkViewJson(text, what);
     },
   };
 }

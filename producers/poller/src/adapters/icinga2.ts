@@ -1,8 +1,23 @@
 import type { HttpClient } from '../http.js';
 import { checkStatus } from '../http.js';
-import { ServiceState, firstLine, stateFromNumber, stateTypeFromNumber, type ServiceStatus } from '../status.js';
+import {
+  ServiceState,
+  firstLine,
+  stateFromNumber,
+  stateTypeFromNumber,
+  type ServiceStatus,
+} from '../status.js';
 import type { Adapter } from './adapter.js';
-import { decodeText, flag, isRecord, malformed, num, parseJson, secondsToMs, type TextEncoding } from './text.js';
+import {
+  decodeText,
+  flag,
+  isRecord,
+  malformed,
+  num,
+  parseJson,
+  secondsToMs,
+  type TextEncoding,
+} from './text.js';
 
 /**
  * Icinga 2's REST API: `/v1/objects/services` for polls, and the `/v1/events` stream (newline-
@@ -36,10 +51,15 @@ export function parseIcinga2Services(text: string, what: string): ServiceStatus[
   return doc.results.map((item, i) => {
     if (!isRecord(item) || !isRecord(item.attrs)) malformed(what, `results[${i}] has no attrs`);
     const a = item.attrs;
-    if (typeof a.host_name !== 'string' || typeof a.name !== 'string') malformed(what, `results[${i}]: no host_name/name`);
+    if (typeof a.host_name !== 'string' || typeof a.name !== 'string')
+      malformed(what, `results[${i}]: no host_name/name`);
     const result = isRecord(a.last_check_result) ? a.last_check_result : undefined;
     const state = result ? stateFromNumber(num(a.state)) : ServiceState.SERVICE_STATE_PENDING;
-    if (state === undefined) malformed(what, `results[${i}] (${a.host_name}/${a.name}): state ${JSON.stringify(a.state)} is not 0-3`);
+    if (state === undefined)
+      malformed(
+        what,
+        `results[${i}] (${a.host_name}/${a.name}): state ${JSON.stringify(a.state)} is not 0-3`,
+      );
     return {
       host: a.host_name,
       service: a.name,
@@ -70,7 +90,12 @@ export function isServiceEvent(line: string): boolean {
   try {
     const event = JSON.parse(line) as unknown;
     if (!isRecord(event) || typeof event.type !== 'string') return false;
-    if (event.type.startsWith('Downtime')) return isRecord(event.downtime) && typeof event.downtime.service_name === 'string' && event.downtime.service_name !== '';
+    if (event.type.startsWith('Downtime'))
+      return (
+        isRecord(event.downtime) &&
+        typeof event.downtime.service_name === 'string' &&
+        event.downtime.service_name !== ''
+      );
     return typeof event.service === 'string' && event.service !== '';
   } catch {
     return false;
@@ -79,14 +104,24 @@ export function isServiceEvent(line: string): boolean {
 
 /** The adapter. */
 export function createIcinga2Adapter(
-  config: { readonly url: string; readonly eventStream: boolean; readonly encoding: TextEncoding; readonly source: string; readonly queue: string },
+  config: {
+    readonly url: string;
+    readonly eventStream: boolean;
+    readonly encoding: TextEncoding;
+    readonly source: string;
+    readonly queue: string;
+  },
   http: HttpClient,
 ): Adapter {
   const what = `${config.source} (icinga2)`;
   const adapter: Adapter = {
     type: 'icinga2',
     async poll(signal) {
-      const response = await http.request({ url: icinga2ServicesUrl(config.url), signal });
+      const response = await http.request({
+        url: icinga2ServicesUrl(config.url),
+        headers: { accept: 'application/json' },
+        signal,
+      });
       checkStatus(response, what);
       return parseIcinga2Services(decodeText(response.body, config.encoding, what), what);
     },
@@ -97,7 +132,7 @@ export function createIcinga2Adapter(
         {
           url: `${config.url.replace(/\/+$/, '')}/v1/events`,
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { accept: 'application/json', 'content-type': 'application/json' },
           body: JSON.stringify({ queue: config.queue, types: ICINGA2_EVENT_TYPES }),
           signal,
         },

@@ -1,4 +1,10 @@
-import { ServiceState, firstLine, stateFromNumber, stateTypeFromNumber, type ServiceStatus } from '../status.js';
+import {
+  ServiceState,
+  firstLine,
+  stateFromNumber,
+  stateTypeFromNumber,
+  type ServiceStatus,
+} from '../status.js';
 import { flag, malformed, num, secondsToMs } from './text.js';
 
 /**
@@ -23,13 +29,19 @@ export const LIVESTATUS_COLUMNS = [
  * One service from a row keyed by Livestatus column names. Checkmk answers 0/1 for flags, Icinga
  * 2 true/false: both are accepted. A service never checked is PENDING. Pure.
  */
-export function statusFromLivestatusRow(row: Readonly<Record<string, unknown>>, what: string, at: string): ServiceStatus {
+export function statusFromLivestatusRow(
+  row: Readonly<Record<string, unknown>>,
+  what: string,
+  at: string,
+): ServiceStatus {
   const host = row.host_name;
   const service = row.description;
-  if (typeof host !== 'string' || typeof service !== 'string') malformed(what, `${at}: no host_name/description`);
+  if (typeof host !== 'string' || typeof service !== 'string')
+    malformed(what, `${at}: no host_name/description`);
   const checked = row.has_been_checked === undefined ? true : flag(row.has_been_checked);
   const state = checked ? stateFromNumber(num(row.state)) : ServiceState.SERVICE_STATE_PENDING;
-  if (state === undefined) malformed(what, `${at} (${host}/${service}): state ${JSON.stringify(row.state)} is not 0-3`);
+  if (state === undefined)
+    malformed(what, `${at} (${host}/${service}): state ${JSON.stringify(row.state)} is not 0-3`);
   return {
     host,
     service,

@@ -13,7 +13,15 @@ import { decodeText, malformed, parseJson, type TextEncoding } from './text.js';
 
 /** The query text for one poll. Pure. */
 export function livestatusQuery(): string {
-  return ['GET services', `Columns: ${LIVESTATUS_COLUMNS.join(' ')}`, 'OutputFormat: json', 'ColumnHeaders: on', 'ResponseHeader: fixed16', '', ''].join('\n');
+  return [
+    'GET services',
+    `Columns: ${LIVESTATUS_COLUMNS.join(' ')}`,
+    'OutputFormat: json',
+    'ColumnHeaders: on',
+    'ResponseHeader: fixed16',
+    '',
+    '',
+  ].join('\n');
 }
 
 /**
@@ -22,8 +30,18 @@ export function livestatusQuery(): string {
  * @throws {SourceError} 'malformed' for a short answer, a non-200 status (with the server's
  *   message), or a body that is not the table.
  */
-export function parseLivestatusResponse(bytes: Buffer, encoding: TextEncoding, what: string): ServiceStatus[] {
-  if (bytes.length < 16) malformed(what, bytes.length === 0 ? 'empty answer' : `answer of ${bytes.length} bytes is shorter than its header`);
+export function parseLivestatusResponse(
+  bytes: Buffer,
+  encoding: TextEncoding,
+  what: string,
+): ServiceStatus[] {
+  if (bytes.length < 16)
+    malformed(
+      what,
+      bytes.length === 0
+        ? 'empty answer'
+        : `answer of ${bytes.length} bytes is shorter than its header`,
+    );
   const header = bytes.subarray(0, 16).toString('latin1');
   const match = /^(\d{3}) +(\d+)\n$/.exec(header);
   if (!match) malformed(what, `not a fixed16 response header: ${JSON.stringify(header)}`);
@@ -34,20 +52,35 @@ export function parseLivestatusResponse(bytes: Buffer, encoding: TextEncoding, w
     const message = body.toString('utf8').split('\n', 1)[0]?.slice(0, 200) ?? '';
     throw new SourceError('http-status', `${what}: livestatus answered ${status}: ${message}`);
   }
-  if (body.length < length) malformed(what, `body of ${body.length} bytes, header says ${length} (truncated?)`);
+  if (body.length < length)
+    malformed(what, `body of ${body.length} bytes, header says ${length} (truncated?)`);
   const doc = parseJson(decodeText(body.subarray(0, length), encoding, what), what);
   if (!Array.isArray(doc) || !doc.every(Array.isArray)) malformed(what, 'expected a list of rows');
   const [columns, ...rows] = doc as unknown[][];
   if (!columns) malformed(what, 'no column header row');
   const names = columns.map(String);
-  return rows.map((row, i) => statusFromLivestatusRow(Object.fromEntries(names.map((name, c) => [name, row[c]])), what, `row ${i + 1}`));
+  return rows.map((row, i) =>
+    statusFromLivestatusRow(
+      Object.fromEntries(names.map((name, c) => [name, row[c]])),
+      what,
+      `row ${i + 1}`,
+    ),
+  );
 }
 
 /** Sends one query and reads the answer until the server closes the connection. */
-export function queryLivestatus(address: string, query: string, signal: AbortSignal, what: string): Promise<Buffer> {
+export function queryLivestatus(
+  address: string,
+  query: string,
+  signal: AbortSignal,
+  what: string,
+): Promise<Buffer> {
   const target = address.startsWith('unix:')
     ? { path: address.slice('unix:'.length) }
-    : { host: address.slice(4, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) };
+    : {
+        host: address.slice(4, address.lastIndexOf(':')),
+        port: Number(address.slice(address.lastIndexOf(':') + 1)),
+      };
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = net.connect(target);
@@ -58,7 +91,15 @@ export function queryLivestatus(address: string, query: string, signal: AbortSig
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       signal.removeEventListener('abort', onAbort);
-      reject(error instanceof SourceError ? error : new SourceError('unreachable', `${what}: ${address}: ${error.code ?? error.message}`, error));
+      reject(
+        error instanceof SourceError
+          ? error
+          : new SourceError(
+              'unreachable',
+              `${what}: ${address}: ${error.code ?? error.message}`,
+              error,
+            ),
+      );
     });
     socket.on('close', (hadError) => {
       signal.removeEventListener('abort', onAbort);
@@ -68,7 +109,11 @@ export function queryLivestatus(address: string, query: string, signal: AbortSig
 }
 
 /** The adapter. */
-export function createLivestatusAdapter(config: { readonly address: string; readonly encoding: TextEncoding; readonly source: string }): Adapter {
+export function createLivestatusAdapter(config: {
+  readonly address: string;
+  readonly encoding: TextEncoding;
+  readonly source: string;
+}): Adapter {
   const what = `${config.source} (livestatus)`;
   return {
     type: 'livestatus',

@@ -1,10 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import type { HttpClient } from '../http.js';
 import { checkStatus } from '../http.js';
-import { ServiceState, firstLine, stateFromNumber, stateTypeFromNumber, type ServiceStatus } from '../status.js';
+import {
+  ServiceState,
+  firstLine,
+  stateFromNumber,
+  stateTypeFromNumber,
+  type ServiceStatus,
+} from '../status.js';
 import type { Adapter } from './adapter.js';
 import { SourceError } from './source-error.js';
-import { decodeText, flag, isRecord, malformed, num, parseJson, secondsToMs, type TextEncoding } from './text.js';
+import {
+  decodeText,
+  flag,
+  isRecord,
+  malformed,
+  num,
+  parseJson,
+  secondsToMs,
+  type TextEncoding,
+} from './text.js';
 
 /**
  * Nagios Core 4: `status.dat` (rewritten whole every status_update_interval, renamed into place,
@@ -41,17 +56,27 @@ export function parseNagiosStatusDat(text: string, what: string): ServiceStatus[
     const eq = line.indexOf('=');
     if (eq > 0) block.set(line.slice(0, eq), line.slice(eq + 1));
   }
-  if (block !== undefined) malformed(what, `${blockName} block at line ${blockLine} is not closed (truncated?)`);
-  if (blocks === 0) malformed(what, 'not a Nagios status file (no info, hoststatus or servicestatus blocks)');
+  if (block !== undefined)
+    malformed(what, `${blockName} block at line ${blockLine} is not closed (truncated?)`);
+  if (blocks === 0)
+    malformed(what, 'not a Nagios status file (no info, hoststatus or servicestatus blocks)');
   return statuses;
 }
 
 function fromStatusDat(b: Map<string, string>, what: string, line: number): ServiceStatus {
   const host = b.get('host_name');
   const service = b.get('service_description');
-  if (!host || service === undefined) malformed(what, `servicestatus block at line ${line}: no host_name/service_description`);
-  const state = b.get('has_been_checked') === '0' ? ServiceState.SERVICE_STATE_PENDING : stateFromNumber(num(b.get('current_state')));
-  if (state === undefined) malformed(what, `servicestatus block at line ${line}: current_state ${b.get('current_state')} is not 0-3`);
+  if (!host || service === undefined)
+    malformed(what, `servicestatus block at line ${line}: no host_name/service_description`);
+  const state =
+    b.get('has_been_checked') === '0'
+      ? ServiceState.SERVICE_STATE_PENDING
+      : stateFromNumber(num(b.get('current_state')));
+  if (state === undefined)
+    malformed(
+      what,
+      `servicestatus block at line ${line}: current_state ${b.get('current_state')} is not 0-3`,
+    );
   return {
     host,
     service,
@@ -82,19 +107,36 @@ const msOrZero = (value: unknown) => {
 /** Parses statusjson.cgi's servicelist (details=true), CGI headers already stripped. Pure. */
 export function parseNagiosStatusJson(text: string, what: string): ServiceStatus[] {
   const doc = parseJson(text, what);
-  if (!isRecord(doc) || !isRecord(doc.result)) malformed(what, 'not a statusjson.cgi answer (no "result")');
+  if (!isRecord(doc) || !isRecord(doc.result))
+    malformed(what, 'not a statusjson.cgi answer (no "result")');
   if (doc.result.type_code !== 0) {
-    throw new SourceError('http-status', `${what}: statusjson.cgi: ${String(doc.result.type_text)}: ${String(doc.result.message ?? '')}`.slice(0, 300));
+    throw new SourceError(
+      'http-status',
+      `${what}: statusjson.cgi: ${String(doc.result.type_text)}: ${String(doc.result.message ?? '')}`.slice(
+        0,
+        300,
+      ),
+    );
   }
   const list = isRecord(doc.data) ? doc.data.servicelist : undefined;
-  if (!isRecord(list)) malformed(what, 'no data.servicelist (query=servicelist&details=true expected)');
+  if (!isRecord(list))
+    malformed(what, 'no data.servicelist (query=servicelist&details=true expected)');
   const statuses: ServiceStatus[] = [];
   for (const [host, services] of Object.entries(list)) {
-    if (!isRecord(services)) malformed(what, `servicelist.${host} is not an object (details=true missing?)`);
+    if (!isRecord(services))
+      malformed(what, `servicelist.${host} is not an object (details=true missing?)`);
     for (const [service, s] of Object.entries(services)) {
-      if (!isRecord(s)) malformed(what, `servicelist.${host}.${service} is not an object (details=true missing?)`);
-      const state = s.has_been_checked === false ? ServiceState.SERVICE_STATE_PENDING : JSON_STATES[num(s.status)];
-      if (state === undefined) malformed(what, `${host}/${service}: status ${JSON.stringify(s.status)} is not one of 1, 2, 4, 8, 16`);
+      if (!isRecord(s))
+        malformed(what, `servicelist.${host}.${service} is not an object (details=true missing?)`);
+      const state =
+        s.has_been_checked === false
+          ? ServiceState.SERVICE_STATE_PENDING
+          : JSON_STATES[num(s.status)];
+      if (state === undefined)
+        malformed(
+          what,
+          `${host}/${service}: status ${JSON.stringify(s.status)} is not one of 1, 2, 4, 8, 16`,
+        );
       statuses.push({
         host,
         service,
@@ -113,7 +155,11 @@ export function parseNagiosStatusJson(text: string, what: string): ServiceStatus
 }
 
 /** The status.dat adapter: one read of the file. */
-export function createNagiosStatusAdapter(config: { readonly path: string; readonly encoding: TextEncoding; readonly source: string }): Adapter {
+export function createNagiosStatusAdapter(config: {
+  readonly path: string;
+  readonly encoding: TextEncoding;
+  readonly source: string;
+}): Adapter {
   const what = `${config.source} (nagios-status ${config.path})`;
   return {
     type: 'nagios-status',
@@ -131,7 +177,10 @@ export function createNagiosStatusAdapter(config: { readonly path: string; reado
 }
 
 /** The statusjson.cgi adapter. */
-export function createNagiosJsonAdapter(config: { readonly url: string; readonly encoding: TextEncoding; readonly source: string }, http: HttpClient): Adapter {
+export function createNagiosJsonAdapter(
+  config: { readonly url: string; readonly encoding: TextEncoding; readonly source: string },
+  http: HttpClient,
+): Adapter {
   const what = `${config.source} (nagios-json)`;
   const url = new URL(config.url);
   url.searchParams.set('query', 'servicelist');

@@ -17,11 +17,18 @@ export function decodeText(bytes: Uint8Array, encoding: TextEncoding, what: stri
     try {
       text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
     } catch (cause) {
-      throw new SourceError('encoding', `decoding ${what}: not valid UTF-8 (set the source's encoding if it sends Latin-1)`, cause);
+      throw new SourceError(
+        'encoding',
+        `decoding ${what}: not valid UTF-8 (set the source's encoding if it sends Latin-1)`,
+        cause,
+      );
     }
   }
   if (looksLikeHtml(text)) {
-    throw new SourceError('login-page', `reading ${what}: got an HTML page instead of data (a login page? check the credentials)`);
+    throw new SourceError(
+      'login-page',
+      `reading ${what}: got an HTML page instead of data (a login page? check the credentials)`,
+    );
   }
   return text;
 }
@@ -42,8 +49,13 @@ export function parseJson(text: string, what: string): unknown {
     const detail = cause instanceof Error ? cause.message : String(cause);
     const position = /at position (\d+)/.exec(detail);
     const atEnd = position ? Number(position[1]) >= text.trimEnd().length : false;
-    const truncated = atEnd || /end of (JSON )?input|Unterminated string/i.test(detail) ? ' (truncated?)' : '';
-    throw new SourceError('malformed', `parsing ${what}: invalid JSON${truncated}: ${detail}`, cause);
+    const truncated =
+      atEnd || /end of (JSON )?input|Unterminated string/i.test(detail) ? ' (truncated?)' : '';
+    throw new SourceError(
+      'malformed',
+      `parsing ${what}: invalid JSON${truncated}: ${detail}`,
+      cause,
+    );
   }
 }
 
@@ -61,7 +73,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function flag(value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'number') return value > 0;
-  if (typeof value === 'string') return /^(1|yes|true|on)$/i.test(value.trim()) || /^[1-9]\d*$/.test(value.trim());
+  if (typeof value === 'string')
+    return /^(1|yes|true|on)$/i.test(value.trim()) || /^[1-9]\d*$/.test(value.trim());
   return false;
 }
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadStackConfig } from '@vigil/stack/config';
 import { registerStackCommand } from './commands/stack.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerPollCommand } from './commands/poll.js';
 
 /**
  * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
@@ -19,6 +20,7 @@ const loadConfig = () =>
 
 registerStackCommand(program, loadConfig);
 registerDemoCommand(program, loadConfig);
+registerPollCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (a missing Java, a port in use) carry a message meant for the user.

@@ -1,0 +1,137 @@
+import Long from 'long';
+import { newEventId } from '@vigil/pipeline/events';
+import { familyByName } from '@vigil/schemas/families';
+import { vigil } from '@vigil/schemas/gen';
+import type { EndReason, SessionEvent } from './events.js';
+
+/**
+ * Session events → node transport messages for the gateway's stream socket (schemas/FORMAT.md):
+ * uint32 big-endian length, then "VG", transport version 1, the session family byte, and a
+ * serialized `vigil.session.v1.SessionEvent`. Pure apart from the event id's clock and randomness.
+ */
+
+export const TRANSPORT_VERSION = 1;
+/** The session family's transport id (2). */
+export const SESSION_FAMILY_BYTE = familyByName('session').transportId;
+/** Largest message the gateway accepts on a stream (FORMAT.md). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** What every event of one session shares. */
+export interface EnvelopeContext {
+  readonly sessionId: Buffer;
+  readonly host: string;
+  readonly producerId: string;
+  /** Wall-clock time of offset 0, nanoseconds since the epoch. */
+  readonly startUnixNano: bigint;
+}
+
+const u64 = (value: bigint): Long => Long.fromString(value.toString(), true);
+const i64FromBigint = u64;
+
+const END_REASONS: Record<EndReason, vigil.session.v1.EndReason> = {
+  exit: vigil.session.v1.EndReason.END_REASON_EXIT,
+  signal: vigil.session.v1.EndReason.END_REASON_SIGNAL,
+  hangup: vigil.session.v1.EndReason.END_REASON_HANGUP,
+  recorder_error: vigil.session.v1.EndReason.END_REASON_RECORDER_ERROR,
+};
+
+/** A dropped-data report, made by an output (not by the session). */
+export interface DroppedReport {
+  readonly type: 'dropped';
+  readonly offsetNs: bigint;
+  readonly bytes: bigint;
+  readonly events: bigint;
+  readonly reason: 'spool_full' | 'gateway_down' | 'too_large';
+}
+
+/** The protobuf body of an event; undefined for events the gateway does not carry (command-start). */
+export function sessionBody(event: SessionEvent | DroppedReport): Partial<vigil.session.v1.ISessionEvent> | undefined {
+  switch (event.type) {
+    case 'start': {
+      const i = event.info;
+      return {
+        start: {
+          user: i.user,
+          uid: i.uid,
+          tty: i.tty,
+          term: i.term,
+          shell: Buffer.from(i.shell),
+          command: i.command.map((a) => Buffer.from(a)),
+          cols: i.cols,
+          rows: i.rows,
+          sshClient: i.sshClient,
+          jobId: i.jobId,
+          inputRecorded: i.inputRecorded,
+          startUnixNano: u64(i.startUnixNano),
+        },
+      };
+    }
+    case 'output':
+      return { output: { data: event.data } };
+    case 'input':
+      return { input: { data: event.data } };
+    case 'resize':
+      return { resize: { cols: event.cols, rows: event.rows } };
+    case 'marker':
+      return { marker: { label: event.label } };
+    case 'command-start':
+      return undefined;
+    case 'command':
+      return {
+        command: {
+          text: event.text,
+          workingDirectory: event.cwd,
+          startOffsetNs: u64(event.startOffsetNs),
+          endOffsetNs: u64(event.endOffsetNs),
+          exitStatus: event.exitStatus,
+          index: event.index,
+        },
+      };
+    case 'exit':
+      return {
+        end: {
+          exitStatus: event.exitStatus ?? 0,
+          reason: END_REASONS[event.reason],
+          signal: event.signal,
+          outputBytes: u64(event.outputBytes),
+        },
+      };
+    case 'dropped':
+      return { dropped: { bytes: u64(event.bytes), events: u64(event.events), reason: event.reason } };
+  }
+}
+
+/**
+ * One length-prefixed transport message, or undefined when the event is not sent to the gateway.
+ * `sequence` is the producer's sequence number of this event (from 1).
+ */
+export function encodeSessionFrame(
+  event: SessionEvent | DroppedReport,
+  context: EnvelopeContext,
+  sequence: bigint,
+): Buffer | undefined {
+  const body = sessionBody(event);
+  if (!body) return undefined;
+  const message = vigil.session.v1.SessionEvent.create({
+    envelope: {
+      eventId: newEventId(),
+      sourceKind: vigil.envelope.v1.SourceKind.SOURCE_KIND_RECORDER,
+      host: context.host,
+      producerId: context.producerId,
+      sequence: u64(sequence),
+      timeUnixNano: i64FromBigint(context.startUnixNano + event.offsetNs),
+    },
+    sessionId: context.sessionId,
+    offsetNs: u64(event.offsetNs),
+    ...body,
+  });
+  const payload = vigil.session.v1.SessionEvent.encode(message).finish();
+  const frame = Buffer.allocUnsafe(8 + payload.length);
+  frame.writeUInt32BE(4 + payload.length, 0);
+  frame[4] = 0x56; // "V"
+  frame[5] = 0x47; // "G"
+  frame[6] = TRANSPORT_VERSION;
+  frame[7] = SESSION_FAMILY_BYTE;
+  frame.set(payload, 8);
+  return frame;
+}

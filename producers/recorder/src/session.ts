@@ -1,0 +1,216 @@
+import type { Readable, Writable } from 'node:stream';
+import type { EndReason, SessionEvent, SessionOutput, StartInfo } from './events.js';
+import { createMarkScanner, type Mark } from './marks.js';
+import { spawnPty, type Pty, type PtyExit } from './pty.js';
+import { inputMayBeRecorded, readLocalModes } from './termios.js';
+
+/**
+ * One recorded terminal session: a program in a pty, everything relayed unchanged between it and
+ * the user's terminal, and a stream of events (output, input, resize, marker, command, exit), each
+ * with its monotonic offset, handed to a list of outputs [asciinema session.rs]. The terminal
+ * never waits for an output: outputs take events synchronously and queue or drop on their own.
+ */
+
+export interface SessionOptions {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** Start facts; cols and rows are the initial size. */
+  readonly info: Omit<StartInfo, 'startUnixNano'>;
+  readonly outputs: readonly SessionOutput[];
+  /** The user's side. `stdin` should already be in raw mode when it is a tty. */
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  /** Current size of the user's terminal (on its 'resize' event), if it is one. */
+  readonly terminalSize?: () => { cols: number; rows: number } | undefined;
+  /** Emits 'resize' when the user's window changes. */
+  readonly resizeSource?: NodeJS.EventEmitter;
+  readonly batch: { readonly maxBytes: number; readonly maxDelayMs: number };
+  /** Nanoseconds, monotonic. */
+  readonly clock?: () => bigint;
+  /** The clock value of offset 0 (default: now). */
+  readonly origin?: bigint;
+  readonly wallClockNs?: () => bigint;
+}
+
+export interface SessionResult {
+  readonly exitStatus: number | null;
+  readonly signal: number;
+  readonly reason: EndReason;
+  readonly outputBytes: bigint;
+}
+
+export interface Session {
+  readonly pty: Pty;
+  /** Resolves when the program has ended, every output byte was shown, and the outputs closed. */
+  readonly done: Promise<SessionResult>;
+  /** The user's terminal went away: hang up the program (it ends with reason hangup). */
+  hangup(): void;
+}
+
+/** Starts the program in a pty and relays. Throws if the pty cannot be created. */
+export function startSession(options: SessionOptions): Session {
+  const clock = options.clock ?? (() => process.hrtime.bigint());
+  const t0 = options.origin ?? clock();
+  const wallNow = options.wallClockNs ?? (() => BigInt(Date.now()) * 1_000_000n);
+  const startUnixNano = wallNow();
+  const offset = (): bigint => clock() - t0;
+  const outputs = options.outputs;
+  const emit = (event: SessionEvent): void => {
+    for (const output of outputs) output.event(event);
+  };
+
+  const pty = spawnPty({
+    file: options.file,
+    args: options.args,
+    env: options.env,
+    cwd: options.cwd,
+    cols: options.info.cols,
+    rows: options.info.rows,
+  });
+  emit({ type: 'start', offsetNs: 0n, info: { ...options.info, startUnixNano } });
+
+  // Output batching: one event per maxBytes or maxDelayMs, stamped with its first byte's offset.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let pendingOffset = 0n;
+  let batchTimer: NodeJS.Timeout | undefined;
+  let outputBytes = 0n;
+  const flushOutput = (): void => {
+    if (batchTimer) {
+      clearTimeout(batchTimer);
+      batchTimer = undefined;
+    }
+    if (pendingBytes === 0) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    emit({ type: 'output', offsetNs: pendingOffset, data });
+  };
+  const addOutput = (data: Buffer): void => {
+    if (pendingBytes === 0) pendingOffset = offset();
+    outputBytes += BigInt(data.length);
+    let rest = data;
+    while (pendingBytes + rest.length >= options.batch.maxBytes) {
+      const take = options.batch.maxBytes - pendingBytes;
+      pending.push(rest.subarray(0, take));
+      pendingBytes += take;
+      rest = rest.subarray(take);
+      flushOutput();
+      if (rest.length > 0) pendingOffset = offset();
+    }
+    if (rest.length > 0) {
+      pending.push(rest);
+      pendingBytes += rest.length;
+      batchTimer ??= setTimeout(flushOutput, options.batch.maxDelayMs);
+    }
+  };
+
+  // Command marks from the shell integration.
+  let commandIndex = 0;
+  let running: { text: Buffer; cwd: Buffer; startOffsetNs: bigint } | undefined;
+  const onMark = (mark: Mark): void => {
+    flushOutput();
+    const now = offset();
+    switch (mark.kind) {
+      case 'command-start':
+        running = { text: mark.text, cwd: mark.cwd, startOffsetNs: now };
+        emit({ type: 'command-start', offsetNs: now, text: mark.text, cwd: mark.cwd });
+        break;
+      case 'command-end':
+        if (!running) break; // the first prompt, or an empty line
+        emit({
+          type: 'command',
+          offsetNs: now,
+          text: running.text,
+          cwd: running.cwd,
+          startOffsetNs: running.startOffsetNs,
+          endOffsetNs: now,
+          exitStatus: mark.exitStatus,
+          index: ++commandIndex,
+        });
+        running = undefined;
+        break;
+      case 'marker':
+        emit({ type: 'marker', offsetNs: now, label: mark.label });
+        break;
+    }
+  };
+
+  const stdout = options.stdout;
+  let heldTimer: NodeJS.Timeout | undefined;
+  const scanner = createMarkScanner({
+    data(bytes) {
+      stdout.write(bytes);
+      addOutput(bytes);
+    },
+    mark: onMark,
+  });
+  pty.onData((chunk) => {
+    scanner.push(chunk);
+    if (scanner.holding) {
+      // The start of what may be a mark: show it soon if nothing completes it.
+      heldTimer ??= setTimeout(() => {
+        heldTimer = undefined;
+        scanner.flush();
+      }, 10);
+    } else if (heldTimer) {
+      clearTimeout(heldTimer);
+      heldTimer = undefined;
+    }
+  });
+
+  // Keystrokes: straight to the pty; recorded only when asked and not a secret.
+  const recordInput = options.info.inputRecorded;
+  const onInput = (data: Buffer | string): void => {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    pty.write(bytes);
+    if (recordInput && inputMayBeRecorded(readLocalModes(pty.slaveFd))) {
+      flushOutput();
+      emit({ type: 'input', offsetNs: offset(), data: Buffer.from(bytes) });
+    }
+  };
+  options.stdin.on('data', onInput);
+
+  const onResize = (): void => {
+    const size = options.terminalSize?.();
+    if (!size) return;
+    pty.resize(size.cols, size.rows);
+    flushOutput();
+    emit({ type: 'resize', offsetNs: offset(), cols: size.cols, rows: size.rows });
+  };
+  options.resizeSource?.on('resize', onResize);
+
+  let hungUp = false;
+  const done = new Promise<SessionResult>((resolve) => {
+    pty.onExit((exit: PtyExit) => {
+      if (heldTimer) clearTimeout(heldTimer);
+      scanner.flush();
+      flushOutput();
+      options.stdin.off('data', onInput);
+      options.resizeSource?.off('resize', onResize);
+      const reason: EndReason = hungUp ? 'hangup' : exit.signal ? 'signal' : 'exit';
+      emit({
+        type: 'exit',
+        offsetNs: offset(),
+        exitStatus: exit.exitCode,
+        reason,
+        signal: exit.signal,
+        outputBytes,
+      });
+      void Promise.all(outputs.map((o) => o.close())).then(() =>
+        resolve({ exitStatus: exit.exitCode, signal: exit.signal, reason, outputBytes }),
+      );
+    });
+  });
+
+  return {
+    pty,
+    done,
+    hangup() {
+      hungUp = true;
+      pty.kill('SIGHUP');
+    },
+  };
+}

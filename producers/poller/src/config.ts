@@ -166,17 +166,27 @@ export const pollerSchema = z
   .strictObject({
     instance: z
       .string()
-      .min(1)
-      .default(hostname())
-      .describe('names this poller in producer ids and the state consumer group'),
+      .default('')
+      .describe(
+        'names this poller in producer ids and Icinga event queues (default: the host name)',
+      ),
     kafka: z
       .strictObject({
-        brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
-        clientId: z.string().default('vigil-poller'),
+        brokers: z
+          .array(z.string().min(1))
+          .min(1)
+          .default(['127.0.0.1:9092'])
+          .describe('Kafka bootstrap brokers'),
+        clientId: z.string().default('vigil-poller').describe('Kafka client id'),
       })
       .prefault({}),
     registry: z
-      .strictObject({ url: z.string().default('http://127.0.0.1:8081/apis/ccompat/v7') })
+      .strictObject({
+        url: z
+          .string()
+          .default('http://127.0.0.1:8081/apis/ccompat/v7')
+          .describe('schema registry, Confluent API'),
+      })
       .prefault({}),
     topic: z.string().default('vigil.status.v1').describe('where status events go'),
     stateTopic: z
@@ -207,7 +217,10 @@ export const pollerSchema = z
       .string()
       .default('')
       .describe('"host:port" for /metrics (Prometheus); empty = off'),
-    sources: z.array(sourceSchema).default([]),
+    sources: z
+      .array(sourceSchema)
+      .default([])
+      .describe('the monitoring servers to poll: list of source blocks, see below'),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -235,7 +248,34 @@ export function loadPollerConfig(
     flags?: Record<string, unknown>;
   } = {},
 ): PollerConfig {
-  return loadConfig(pollerSchema, { section: CONFIG_SECTION, envPrefix: ENV_PREFIX, ...options });
+  const config = loadConfig(pollerSchema, {
+    section: CONFIG_SECTION,
+    envPrefix: ENV_PREFIX,
+    ...options,
+  });
+  return config.instance ? config : { ...config, instance: hostname() };
+}
+
+/**
+ * A copy safe to log: every source's password, token, secret and key passphrase replaced. (The
+ * shared redactSecrets does not look inside lists of tagged unions.) Pure.
+ */
+export function redactPollerConfig(config: PollerConfig): PollerConfig {
+  const hide = <T extends object>(o: T, keys: readonly string[]): T =>
+    Object.fromEntries(
+      Object.entries(o).map(([k, v]) => [
+        k,
+        keys.includes(k) && v !== undefined ? '[redacted]' : v,
+      ]),
+    ) as T;
+  return {
+    ...config,
+    sources: config.sources.map((s) => ({
+      ...s,
+      auth: hide(s.auth, ['password', 'token', 'secret']),
+      tls: hide(s.tls, ['passphrase']),
+    })),
+  };
 }
 
 /** The README table of every setting. */

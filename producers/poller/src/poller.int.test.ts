@@ -91,9 +91,11 @@ const latestState = (site: string) => {
   return last ? stateName(last.state!) : undefined;
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyConfig = {
-  poller: { sources: Array<{ hosts?: string[] } & Record<string, any>> } & Record<string, unknown>;
+  poller: { sources: Array<{ hosts?: string[] } & Record<string, unknown>> } & Record<
+    string,
+    unknown
+  >;
 };
 let currentConfig: AnyConfig;
 function writeConfig(change: (config: AnyConfig) => void, initial?: AnyConfig): void {

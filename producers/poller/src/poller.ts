@@ -258,6 +258,7 @@ export function createPoller(initial: PollerConfig, deps: PollerDeps): Poller {
           deps.hostname,
         ),
       });
+      records.push({ topic: config.stateTopic, key: `${OUTAGE_KEY_PREFIX}${source}`, value: null });
     }
     const diff = diffPoll(known, polled, now);
     const refs = new Map(polled.map((p) => [p.key, p.ref]));

@@ -5,8 +5,7 @@ import type { Logger } from 'pino';
 import { createEventCodec } from '@vigil/pipeline/codec';
 import { createKafka, ensureTopics } from '@vigil/pipeline/kafka';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
-import { redactSecrets } from '@vigil/config/config';
-import { loadPollerConfig, pollerSchema, type PollerConfig } from './config.js';
+import { loadPollerConfig, redactPollerConfig, type PollerConfig } from './config.js';
 import { createPoller, type Poller } from './poller.js';
 import { createStatusPublisher, STATUS_EVENT } from './publish.js';
 import { loadKnownStates } from './state-store.js';
@@ -46,7 +45,7 @@ export async function runPoller(options: RunPollerOptions = {}): Promise<Running
   const telemetry = createTelemetry(options.log ? { log: options.log } : {});
   const { log } = telemetry;
   log.info(
-    { config: redactSecrets(pollerSchema, config) },
+    { config: redactPollerConfig(config) },
     `poller ${config.instance} starting with ${config.sources.length} sources`,
   );
 

@@ -99,6 +99,37 @@ describe('loadConfig', () => {
 });
 
 describe('docs and secrets', () => {
+  it('redacts secrets inside lists of tagged unions and records', () => {
+    const sources = z.strictObject({
+      sources: z.array(
+        z.discriminatedUnion('type', [
+          z.strictObject({
+            type: z.literal('basic'),
+            user: z.string(),
+            password: secret(z.string()),
+          }),
+          z.strictObject({ type: z.literal('bearer'), token: secret(z.string()).optional() }),
+        ]),
+      ),
+      headers: z.record(z.string(), secret(z.string())).default({}),
+    });
+    const config = sources.parse({
+      sources: [
+        { type: 'basic', user: 'nagios', password: 'pw1' },
+        { type: 'bearer', token: 'tok2' },
+        { type: 'bearer' },
+      ],
+      headers: { authorization: 'Bearer tok3' },
+    });
+    const safe = redactSecrets(sources, config);
+    expect(safe.sources[0]).toEqual({ type: 'basic', user: 'nagios', password: '[redacted]' });
+    expect(safe.sources[1]).toEqual({ type: 'bearer', token: '[redacted]' });
+    expect(safe.sources[2]).toEqual({ type: 'bearer' });
+    expect(safe.headers).toEqual({ authorization: '[redacted]' });
+    expect(JSON.stringify(safe)).not.toMatch(/pw1|tok2|tok3/);
+    expect(config.sources[0]).toMatchObject({ password: 'pw1' });
+  });
+
   it('maps key paths to environment names mechanically', () => {
     expect(envName('VIGIL_STACK_', ['kafka', 'controllerPort'])).toBe(
       'VIGIL_STACK_KAFKA_CONTROLLER_PORT',

@@ -216,30 +216,53 @@ export function secret<S extends z.ZodType>(schema: S): S {
   return schema.meta({ secret: true });
 }
 
-/** A copy of a config with every secret value replaced by "[redacted]", safe to log. Pure. */
+/**
+ * A copy of a config with every secret value replaced by "[redacted]", safe to log. Follows the
+ * schema into nested objects, lists, records and unions (for a union, what any member marks secret
+ * is redacted). Pure.
+ */
 export function redactSecrets<T>(schema: AnySchema, config: T): T {
-  const copy = structuredClone(config) as Record<string, unknown>;
-  for (const leaf of configLeavesWithMeta(schema)) {
-    if (!leaf.secret) continue;
-    let node: unknown = copy;
-    for (const key of leaf.path.slice(0, -1)) node = isRecord(node) ? node[key] : undefined;
-    const last = leaf.path.at(-1)!;
-    if (isRecord(node) && node[last] !== undefined) node[last] = '[redacted]';
-  }
-  return copy as T;
+  return redactValue(schema, structuredClone(config)) as T;
 }
 
-function configLeavesWithMeta(
-  schema: AnySchema,
-  prefix: readonly string[] = [],
-): Array<{ path: readonly string[]; secret: boolean }> {
-  const meta = z.globalRegistry.get(schema) as { secret?: boolean } | undefined;
+function isSecret(schema: AnySchema): boolean {
+  return Boolean((z.globalRegistry.get(schema) as { secret?: boolean } | undefined)?.secret);
+}
+
+function redactValue(schema: AnySchema, value: unknown): unknown {
+  if (value === undefined || value === null) return value;
+  if (isSecret(schema)) return '[redacted]';
   const inner = unwrap(schema);
-  const innerMeta = z.globalRegistry.get(inner) as { secret?: boolean } | undefined;
-  if (inner._zod.def.type !== 'object')
-    return [{ path: prefix, secret: Boolean(meta?.secret ?? innerMeta?.secret) }];
-  const shape = (inner as z.core.$ZodObject)._zod.def.shape;
-  return Object.entries(shape).flatMap(([key, child]) =>
-    configLeavesWithMeta(child, [...prefix, key]),
-  );
+  if (isSecret(inner)) return '[redacted]';
+  const def = inner._zod.def as {
+    type: string;
+    shape?: Record<string, AnySchema>;
+    element?: AnySchema;
+    valueType?: AnySchema;
+    options?: readonly AnySchema[];
+    in?: AnySchema;
+  };
+  switch (def.type) {
+    case 'object':
+      if (!isRecord(value)) return value;
+      for (const [key, child] of Object.entries(def.shape ?? {})) {
+        if (key in value) value[key] = redactValue(child, value[key]);
+      }
+      return value;
+    case 'array':
+      return Array.isArray(value) ? value.map((item) => redactValue(def.element!, item)) : value;
+    case 'record':
+      if (!isRecord(value)) return value;
+      for (const key of Object.keys(value)) value[key] = redactValue(def.valueType!, value[key]);
+      return value;
+    case 'union':
+      return (def.options ?? []).reduce<unknown>(
+        (current, option) => redactValue(option, current),
+        value,
+      );
+    case 'pipe':
+      return redactValue(def.in!, value);
+    default:
+      return value;
+  }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { configTable, loadConfig, secret } from '@vigil/config/config';
+import { configTable, loadConfig, redactSecrets, secret } from '@vigil/config/config';
 
 /**
  * `poller:` in the Vigil config file. Sources are a list; each names its adapter with `type`
@@ -256,26 +256,9 @@ export function loadPollerConfig(
   return config.instance ? config : { ...config, instance: hostname() };
 }
 
-/**
- * A copy safe to log: every source's password, token, secret and key passphrase replaced. (The
- * shared redactSecrets does not look inside lists of tagged unions.) Pure.
- */
+/** A copy safe to log: every value the schema marks secret replaced. Pure. */
 export function redactPollerConfig(config: PollerConfig): PollerConfig {
-  const hide = <T extends object>(o: T, keys: readonly string[]): T =>
-    Object.fromEntries(
-      Object.entries(o).map(([k, v]) => [
-        k,
-        keys.includes(k) && v !== undefined ? '[redacted]' : v,
-      ]),
-    ) as T;
-  return {
-    ...config,
-    sources: config.sources.map((s) => ({
-      ...s,
-      auth: hide(s.auth, ['password', 'token', 'secret']),
-      tls: hide(s.tls, ['passphrase']),
-    })),
-  };
+  return redactSecrets(pollerSchema, config);
 }
 
 /** The README table of every setting. */

@@ -165,8 +165,11 @@ export function startSession(options: SessionOptions): Session {
   const recordInput = options.info.inputRecorded;
   const onInput = (data: Buffer | string): void => {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    // The modes are read before the bytes go in: the program may read them and change the modes
+    // (a password prompt ending) before this line runs again.
+    const record = recordInput && inputMayBeRecorded(readLocalModes(pty.slaveFd));
     pty.write(bytes);
-    if (recordInput && inputMayBeRecorded(readLocalModes(pty.slaveFd))) {
+    if (record) {
       flushOutput();
       emit({ type: 'input', offsetNs: offset(), data: Buffer.from(bytes) });
     }

@@ -3,6 +3,7 @@ import { loadStackConfig } from '@vigil/stack/config';
 import { registerStackCommand } from './commands/stack.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerPollCommand } from './commands/poll.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 /**
  * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
@@ -21,6 +22,7 @@ const loadConfig = () =>
 registerStackCommand(program, loadConfig);
 registerDemoCommand(program, loadConfig);
 registerPollCommand(program);
+registerWorkerCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (a missing Java, a port in use) carry a message meant for the user.

@@ -1,5 +1,4 @@
-import {
-  KafkaJSError,
+import kafkajs, {
   type Consumer,
   type EachBatchPayload,
   type IHeaders,
@@ -7,6 +6,9 @@ import {
 } from 'kafkajs';
 import { RetryableError } from './errors.js';
 import { createKafka, ensureTopics, type KafkaConfig, type TopicSpec } from './kafka.js';
+
+// kafkajs is CommonJS and Node's ESM loader cannot see this named export; read it from the default.
+const { KafkaJSError } = kafkajs;
 
 /**
  * The small Kafka client interface the run loops use. kafkajs sits behind it today; a

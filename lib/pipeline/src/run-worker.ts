@@ -379,7 +379,18 @@ function isClientError(error: unknown): boolean {
 
 /** Starts a worker and stops it on SIGTERM or SIGINT; resolves when stopped, rejects on a fatal error. */
 export async function runUntilSignal(start: () => Promise<RunningWorker>): Promise<void> {
-  const worker = await start();
+  let worker: RunningWorker;
+  try {
+    worker = await start();
+  } catch (error) {
+    // An invalid config is the operator's to fix: say what is wrong, without a stack trace.
+    if (error instanceof Error && error.name === 'ConfigError') {
+      console.error(error.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
   const onSignal = () => void worker.stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

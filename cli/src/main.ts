@@ -4,6 +4,7 @@ import { registerStackCommand } from './commands/stack.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerPollCommand } from './commands/poll.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerRecCommand } from './commands/rec.js';
 
 /**
  * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
@@ -23,6 +24,7 @@ registerStackCommand(program, loadConfig);
 registerDemoCommand(program, loadConfig);
 registerPollCommand(program);
 registerWorkerCommand(program);
+registerRecCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (a missing Java, a port in use) carry a message meant for the user.

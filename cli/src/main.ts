@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerPollCommand } from './commands/poll.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerRecCommand } from './commands/rec.js';
+import { registerGatewayCommand } from './commands/gateway.js';
 
 /**
  * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
@@ -25,6 +26,7 @@ registerDemoCommand(program, loadConfig);
 registerPollCommand(program);
 registerWorkerCommand(program);
 registerRecCommand(program);
+registerGatewayCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (a missing Java, a port in use) carry a message meant for the user.

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { configTable, loadConfig, secret } from '@vigil/config/config';
 import { z } from 'zod';
 import { parseListen } from './listen.js';
@@ -16,7 +15,7 @@ export const gatewayConfigSchema = z.strictObject({
   id: z
     .string()
     .min(1)
-    .default(() => hostname())
+    .optional()
     .describe('This gateway, in the gateway_id Kafka header. Default: the host name'),
   listen: z
     .array(listenAddress)
@@ -25,7 +24,12 @@ export const gatewayConfigSchema = z.strictObject({
     .describe(
       'Where to receive: udp:<host>:<port>, unixgram:<path> (one datagram = one message), tcp:<host>:<port>, unix:<path> (uint32 BE length-prefixed)',
     ),
-  maxDatagramBytes: z.int().min(64).max(65_507).default(65_507).describe('Largest datagram accepted'),
+  maxDatagramBytes: z
+    .int()
+    .min(64)
+    .max(65_507)
+    .default(65_507)
+    .describe('Largest datagram accepted'),
   maxFrameBytes: z
     .int()
     .min(64)
@@ -36,41 +40,81 @@ export const gatewayConfigSchema = z.strictObject({
     .int()
     .min(0)
     .default(8 * 1024 * 1024)
-    .describe('SO_RCVBUF of datagram sockets (capped by net.core.rmem_max); 0 keeps the system default'),
+    .describe(
+      'SO_RCVBUF of datagram sockets (capped by net.core.rmem_max); 0 keeps the system default',
+    ),
+  maxQueueBytes: z
+    .int()
+    .min(1024 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe(
+      'UDP datagrams received (by the receive thread) but not yet spooled; beyond it they are dropped and counted (reason overload)',
+    ),
   idleTimeoutMs: z
     .int()
     .min(0)
     .default(300_000)
-    .describe('A stream client silent this long is disconnected (a half frame is counted as truncated); 0 never'),
+    .describe(
+      'A stream client silent this long is disconnected (a half frame is counted as truncated); 0 never',
+    ),
   maxConnections: z.int().min(1).default(1024).describe('Stream clients at once; more are refused'),
   kafka: z
     .strictObject({
-      brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']).describe('Bootstrap brokers'),
+      brokers: z
+        .array(z.string().min(1))
+        .min(1)
+        .default(['127.0.0.1:9092'])
+        .describe('Bootstrap brokers'),
       clientId: z.string().min(1).default('vigil-gateway').describe('Kafka client id'),
-      topicPrefix: z.string().default('').describe('Prepended to every family topic (tests use their own topics)'),
-      compression: z.enum(['gzip', 'none']).default('gzip').describe('Record batch compression (kafkajs has gzip built in)'),
+      topicPrefix: z
+        .string()
+        .default('')
+        .describe('Prepended to every family topic (tests use their own topics)'),
+      compression: z
+        .enum(['gzip', 'none'])
+        .default('gzip')
+        .describe('Record batch compression (kafkajs has gzip built in)'),
       tls: z
         .strictObject({
           enabled: z.boolean().default(false).describe('TLS to the brokers'),
-          caFile: z.string().min(1).optional().describe('PEM file of the CA to trust; default: the system CAs'),
-          rejectUnauthorized: z.boolean().default(true).describe('Verify the brokers\u2019 certificates (keep it on)'),
+          caFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('PEM file of the CA to trust; default: the system CAs'),
+          rejectUnauthorized: z
+            .boolean()
+            .default(true)
+            .describe('Verify the brokers\u2019 certificates (keep it on)'),
         })
         .prefault({}),
       sasl: z
         .strictObject({
-          mechanism: z.enum(['none', 'scram-sha-256', 'scram-sha-512']).default('none').describe('SASL mechanism'),
+          mechanism: z
+            .enum(['none', 'scram-sha-256', 'scram-sha-512'])
+            .default('none')
+            .describe('SASL mechanism'),
           username: z.string().default('').describe('SASL user'),
           password: secret(z.string().default('')).describe('SASL password (redacted in logs)'),
         })
         .superRefine((sasl, ctx) => {
           if (sasl.mechanism === 'none') return;
           for (const key of ['username', 'password'] as const) {
-            if (!sasl[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required with mechanism ${sasl.mechanism}` });
+            if (!sasl[key])
+              ctx.addIssue({
+                code: 'custom',
+                path: [key],
+                message: `required with mechanism ${sasl.mechanism}`,
+              });
           }
         })
         .prefault({}),
       connectionTimeoutMs: z.int().positive().default(3000).describe('TCP connect timeout'),
-      requestTimeoutMs: z.int().positive().default(10_000).describe('A produce request slower than this fails and is retried'),
+      requestTimeoutMs: z
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('A produce request slower than this fails and is retried'),
     })
     .prefault({}),
   registry: z
@@ -91,18 +135,30 @@ export const gatewayConfigSchema = z.strictObject({
         .positive()
         .default(4 * 1024 * 1024)
         .describe('Bytes per produce request at most'),
-      lingerMs: z.int().min(0).default(5).describe('How long a partial batch waits for more events'),
+      lingerMs: z
+        .int()
+        .min(0)
+        .default(5)
+        .describe('How long a partial batch waits for more events'),
     })
     .prefault({}),
   retry: z
     .strictObject({
       initialMs: z.int().positive().default(100).describe('First backoff after a failed produce'),
-      maxMs: z.int().positive().default(5000).describe('Backoff cap (no attempt limit: the spool holds the events)'),
+      maxMs: z
+        .int()
+        .positive()
+        .default(5000)
+        .describe('Backoff cap (no attempt limit: the spool holds the events)'),
     })
     .prefault({}),
   spool: z
     .strictObject({
-      dir: z.string().min(1).default('/var/spool/vigil/gateway').describe('Spool directory (one gateway per directory)'),
+      dir: z
+        .string()
+        .min(1)
+        .default('/var/spool/vigil/gateway')
+        .describe('Spool directory (one gateway per directory)'),
       maxBytes: z
         .int()
         .positive()
@@ -116,21 +172,34 @@ export const gatewayConfigSchema = z.strictObject({
       fsync: z
         .enum(['always', 'interval', 'never'])
         .default('interval')
-        .describe('always: fsync every write; interval: every fsyncIntervalMs; never: the OS decides'),
-      fsyncIntervalMs: z.int().positive().default(1000).describe('fsync period of the interval policy'),
+        .describe(
+          'always: fsync every write; interval: every fsyncIntervalMs; never: the OS decides',
+        ),
+      fsyncIntervalMs: z
+        .int()
+        .positive()
+        .default(1000)
+        .describe('fsync period of the interval policy'),
     })
     .prefault({}),
   http: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1').describe('Address of /metrics and /healthz'),
-      port: z.int().min(0).max(65_535).default(9471).describe('Port of /metrics and /healthz (0: any free port)'),
+      port: z
+        .int()
+        .min(0)
+        .max(65_535)
+        .default(9471)
+        .describe('Port of /metrics and /healthz (0: any free port)'),
     })
     .prefault({}),
   shutdownTimeoutMs: z
     .int()
     .positive()
     .default(10_000)
-    .describe('On SIGTERM, how long to keep sending the backlog before exiting (the spool keeps the rest)'),
+    .describe(
+      'On SIGTERM, how long to keep sending the backlog before exiting (the spool keeps the rest)',
+    ),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Log level'),
 });
 
@@ -144,7 +213,11 @@ export const GATEWAY_ENV_PREFIX = 'VIGIL_GATEWAY_';
  * @throws {ConfigError} naming every bad key.
  */
 export function loadGatewayConfig(
-  options: { file?: string | undefined; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> } = {},
+  options: {
+    file?: string | undefined;
+    env?: NodeJS.ProcessEnv;
+    flags?: Record<string, unknown>;
+  } = {},
 ): GatewayConfig {
   const config = loadConfig(gatewayConfigSchema, {
     section: GATEWAY_SECTION,
@@ -158,5 +231,8 @@ export function loadGatewayConfig(
 
 /** The README table of every setting. Pure. */
 export function gatewayConfigTable(): string {
-  return configTable(gatewayConfigSchema, { section: GATEWAY_SECTION, envPrefix: GATEWAY_ENV_PREFIX });
+  return configTable(gatewayConfigSchema, {
+    section: GATEWAY_SECTION,
+    envPrefix: GATEWAY_ENV_PREFIX,
+  });
 }

@@ -12,7 +12,9 @@ interface Case {
   accept?: string;
   reason?: string;
 }
-const cases = JSON.parse(readFileSync(new URL('../testdata/datagrams.json', import.meta.url), 'utf8')) as Case[];
+const cases = JSON.parse(
+  readFileSync(new URL('../testdata/datagrams.json', import.meta.url), 'utf8'),
+) as Case[];
 
 function reasonOf(bytes: Uint8Array, max = MAX_DATAGRAM_BYTES): string {
   try {
@@ -25,14 +27,17 @@ function reasonOf(bytes: Uint8Array, max = MAX_DATAGRAM_BYTES): string {
 }
 
 describe('decodeMessage over testdata/datagrams.json', () => {
-  it.each(cases.filter((c) => c.accept))('accepts $name, value byte for byte', ({ hex, accept }) => {
-    const bytes = Buffer.from(hex, 'hex');
-    const event = decodeMessage(bytes, MAX_DATAGRAM_BYTES);
-    expect(event.family.name).toBe(accept);
-    expect(Buffer.from(event.value).equals(bytes.subarray(4))).toBe(true);
-    expect(event.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
-    expect(event.key.length).toBeGreaterThan(0);
-  });
+  it.each(cases.filter((c) => c.accept))(
+    'accepts $name, value byte for byte',
+    ({ hex, accept }) => {
+      const bytes = Buffer.from(hex, 'hex');
+      const event = decodeMessage(bytes, MAX_DATAGRAM_BYTES);
+      expect(event.family.name).toBe(accept);
+      expect(Buffer.from(event.value).equals(bytes.subarray(4))).toBe(true);
+      expect(event.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+      expect(event.key.length).toBeGreaterThan(0);
+    },
+  );
 
   it.each(cases.filter((c) => c.reason))('refuses $name as $reason', ({ hex, reason }) => {
     expect(reasonOf(Buffer.from(hex, 'hex'))).toBe(reason);
@@ -55,9 +60,14 @@ describe('decodeMessage', () => {
   });
 
   it('keys one process by host and producer id, so its start and end stay in order', () => {
-    const start = sampleEvents().find((e) => e.family === 'process')!.message as vigil.process.v1.ProcessEvent;
-    const end = vigil.process.v1.ProcessEvent.create({ envelope: start.envelope, end: { pid: 4242, exitStatus: 0 } });
-    const encode = (m: vigil.process.v1.ProcessEvent) => encodeTransport(familyByName('process'), vigil.process.v1.ProcessEvent.encode(m).finish());
+    const start = sampleEvents().find((e) => e.family === 'process')!
+      .message as vigil.process.v1.ProcessEvent;
+    const end = vigil.process.v1.ProcessEvent.create({
+      envelope: start.envelope,
+      end: { pid: 4242, exitStatus: 0 },
+    });
+    const encode = (m: vigil.process.v1.ProcessEvent) =>
+      encodeTransport(familyByName('process'), vigil.process.v1.ProcessEvent.encode(m).finish());
     const a = decodeMessage(encode(start), MAX_DATAGRAM_BYTES);
     const b = decodeMessage(encode(end), MAX_DATAGRAM_BYTES);
     expect(a.key).toBe(`${start.envelope!.host}/${start.envelope!.producerId}`);
@@ -67,10 +77,17 @@ describe('decodeMessage', () => {
   it('keys a session by its session id and a status event by site/host/service', () => {
     for (const sample of sampleEvents()) {
       const family = familyByName(sample.family as never);
-      const type = family.recordType.split('.').reduce<Record<string, unknown>>((node, part) => node[part] as Record<string, unknown>, { vigil }) as unknown as {
+      const type = family.recordType
+        .split('.')
+        .reduce<Record<string, unknown>>((node, part) => node[part] as Record<string, unknown>, {
+          vigil,
+        }) as unknown as {
         encode(m: object): { finish(): Uint8Array };
       };
-      const event = decodeMessage(encodeTransport(family, type.encode(sample.message).finish()), MAX_DATAGRAM_BYTES);
+      const event = decodeMessage(
+        encodeTransport(family, type.encode(sample.message).finish()),
+        MAX_DATAGRAM_BYTES,
+      );
       if (sample.family === 'session') {
         const m = sample.message as vigil.session.v1.SessionEvent;
         expect(event.key.replaceAll('-', '')).toBe(Buffer.from(m.sessionId).toString('hex'));
@@ -85,9 +102,14 @@ describe('decodeMessage', () => {
 
   // The preload's own tests write golden datagrams here; C and TypeScript share one fixture set.
   const golden = new URL('../../../preload/tests/golden/', import.meta.url);
-  const goldenFiles = existsSync(golden) ? readdirSync(golden).filter((f) => f.endsWith('.bin')) : [];
-  it.runIf(goldenFiles.length > 0).each(goldenFiles)('accepts the preload golden datagram %s', (file) => {
-    const bytes = readFileSync(new URL(file, golden));
-    expect(decodeMessage(bytes, MAX_DATAGRAM_BYTES).family.name).toBe('process');
-  });
+  const goldenFiles = existsSync(golden)
+    ? readdirSync(golden).filter((f) => f.endsWith('.bin'))
+    : [];
+  it.runIf(goldenFiles.length > 0).each(goldenFiles)(
+    'accepts the preload golden datagram %s',
+    (file) => {
+      const bytes = readFileSync(new URL(file, golden));
+      expect(decodeMessage(bytes, MAX_DATAGRAM_BYTES).family.name).toBe('process');
+    },
+  );
 });

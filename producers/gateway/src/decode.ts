@@ -30,6 +30,7 @@ export type DropReason =
   | 'no_event_id'
   | 'truncated_frame'
   | 'idle_client'
+  | 'overload'
   | 'spool_full';
 
 /** A message the gateway refuses; permanent, the same bytes fail the same way. */
@@ -70,7 +71,10 @@ const serviceKey = (ref: vigil.status.v1.IServiceRef | null | undefined): string
 /** Decoder and key of each family, by name (FAMILIES keyedBy says what the key is). */
 const FAMILY_CODECS: Record<string, { decode(bytes: Uint8Array): Decoded; key: KeyOf }> = {
   // The preload's producer id is "preload/<boot id>/<pid>": start and end events share it.
-  process: { decode: (b) => vigil.process.v1.ProcessEvent.decode(b), key: (_r, env) => `${env.host ?? ''}/${env.producerId ?? ''}` },
+  process: {
+    decode: (b) => vigil.process.v1.ProcessEvent.decode(b),
+    key: (_r, env) => `${env.host ?? ''}/${env.producerId ?? ''}`,
+  },
   session: {
     decode: (b) => vigil.session.v1.SessionEvent.decode(b),
     key: (r: vigil.session.v1.SessionEvent) => text(r.sessionId),
@@ -105,30 +109,47 @@ const FAMILY_CODECS: Record<string, { decode(bytes: Uint8Array): Decoded; key: K
  */
 export function decodeMessage(bytes: Uint8Array, maxBytes: number): GatewayEvent {
   if (bytes.length > maxBytes) {
-    throw new DecodeError('too_large', `decoding message: ${bytes.length} bytes is over the limit of ${maxBytes}`);
+    throw new DecodeError(
+      'too_large',
+      `decoding message: ${bytes.length} bytes is over the limit of ${maxBytes}`,
+    );
   }
   if (bytes.length <= TRANSPORT_HEADER_BYTES) {
-    throw new DecodeError('too_short', `decoding message: ${bytes.length} bytes holds no record after the header`);
+    throw new DecodeError(
+      'too_short',
+      `decoding message: ${bytes.length} bytes holds no record after the header`,
+    );
   }
   if (((bytes[0]! << 8) | bytes[1]!) !== TRANSPORT_MAGIC) {
     throw new DecodeError('bad_magic', 'decoding message: it does not start with "VG"');
   }
   if (bytes[2] !== TRANSPORT_VERSION) {
-    throw new DecodeError('bad_version', `decoding message: transport version ${bytes[2]}, expected ${TRANSPORT_VERSION}`);
+    throw new DecodeError(
+      'bad_version',
+      `decoding message: transport version ${bytes[2]}, expected ${TRANSPORT_VERSION}`,
+    );
   }
   const family = familyByTransportId(bytes[3]!);
   const codec = family && FAMILY_CODECS[family.name];
-  if (!family || !codec) throw new DecodeError('unknown_family', `decoding message: unknown family byte ${bytes[3]}`);
+  if (!family || !codec)
+    throw new DecodeError('unknown_family', `decoding message: unknown family byte ${bytes[3]}`);
   const value = bytes.subarray(TRANSPORT_HEADER_BYTES);
   let record: Decoded;
   try {
     record = codec.decode(value);
   } catch (error) {
-    throw new DecodeError('bad_record', `decoding ${family.recordType}: ${(error as Error).message}`, error);
+    throw new DecodeError(
+      'bad_record',
+      `decoding ${family.recordType}: ${(error as Error).message}`,
+      error,
+    );
   }
   const envelope = record.envelope;
   if (!envelope?.eventId || envelope.eventId.length !== 16) {
-    throw new DecodeError('no_event_id', `decoding ${family.recordType}: the envelope has no 16-byte event id`);
+    throw new DecodeError(
+      'no_event_id',
+      `decoding ${family.recordType}: the envelope has no 16-byte event id`,
+    );
   }
   const eventId = formatUuid(envelope.eventId);
   // A record without its key field still goes through, keyed by its own id: accepted, but unordered.

@@ -16,7 +16,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gatewayConfigSchema, type GatewayConfig } from './config.js';
 import { encodeTransport } from './decode.js';
 import { createGateway } from './gateway.js';
-import { connectStream, freePort, lengthPrefixed, metricValue, processDatagram, readTopics, until } from './testkit.js';
+import {
+  connectStream,
+  freePort,
+  lengthPrefixed,
+  metricValue,
+  processDatagram,
+  readTopics,
+  until,
+} from './testkit.js';
 
 let stack: StackEndpoints;
 const quiet = pino({ level: 'silent' });
@@ -50,7 +58,13 @@ describe('gateway against the real Kafka', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-gw-sock-'));
     const gateway = createGateway(
       gatewayConfig(prefix, {
-        listen: ['udp:127.0.0.1:0', 'udp:[::1]:0', `unixgram:${dir}/g.dgram`, 'tcp:127.0.0.1:0', `unix:${dir}/g.sock`],
+        listen: [
+          'udp:127.0.0.1:0',
+          'udp:[::1]:0',
+          `unixgram:${dir}/g.dgram`,
+          'tcp:127.0.0.1:0',
+          `unix:${dir}/g.sock`,
+        ],
         maxDatagramBytes: 4000,
         maxFrameBytes: 4000,
         idleTimeoutMs: 300,
@@ -59,7 +73,11 @@ describe('gateway against the real Kafka', () => {
     );
     await gateway.start();
     const [udp4, udp6, , tcp, unix] = gateway.addresses;
-    const reader = await readTopics(kafka, FAMILIES.map((f) => `${prefix}${f.topic}`), uniqueName('gw-read'));
+    const reader = await readTopics(
+      kafka,
+      FAMILIES.map((f) => `${prefix}${f.topic}`),
+      uniqueName('gw-read'),
+    );
     const sent = new Map<string, Buffer>();
     const next = () => {
       const d = processDatagram(sent.size + 1);
@@ -74,7 +92,8 @@ describe('gateway against the real Kafka', () => {
       ] as const) {
         const socket = createSocket(type);
         const m = /^udp:\[?([^\]]+)\]?:(\d+)$/.exec(address)!;
-        const send = (b: Buffer) => new Promise<void>((resolve) => socket.send(b, Number(m[2]), m[1], () => resolve()));
+        const send = (b: Buffer) =>
+          new Promise<void>((resolve) => socket.send(b, Number(m[2]), m[1], () => resolve()));
         await send(next());
         await send(randomBytes(300)); // random bytes
         await send(next().subarray(0, 40)); // truncated
@@ -87,15 +106,23 @@ describe('gateway against the real Kafka', () => {
       const unixgram = new DgramSocket();
       await new Promise<void>((resolve, reject) => {
         const bytes = next();
-        unixgram.sendTo(bytes, 0, bytes.length, `${dir}/g.dgram`, (error) => (error ? reject(error) : resolve()));
+        unixgram.sendTo(bytes, 0, bytes.length, `${dir}/g.dgram`, (error) =>
+          error ? reject(error) : resolve(),
+        );
       });
       unixgram.close();
 
       // Every family through TCP, with garbage frames in between: the stream goes on.
       const client = await connectStream(tcp!);
       for (const family of FAMILIES) {
-        const sample = (await import('@vigil/pipeline/testing')).sampleEvents().find((e) => e.family === family.name)!;
-        const type = family.recordType.split('.').reduce<Record<string, unknown>>((n, p) => n[p] as Record<string, unknown>, { vigil }) as unknown as {
+        const sample = (await import('@vigil/pipeline/testing'))
+          .sampleEvents()
+          .find((e) => e.family === family.name)!;
+        const type = family.recordType
+          .split('.')
+          .reduce<Record<string, unknown>>((n, p) => n[p] as Record<string, unknown>, {
+            vigil,
+          }) as unknown as {
           encode(m: object): { finish(): Uint8Array };
         };
         const bytes = encodeTransport(family, type.encode(sample.message).finish());
@@ -118,23 +145,48 @@ describe('gateway against the real Kafka', () => {
       const unaffected = await connectStream(tcp!);
       unaffected.write(lengthPrefixed(next()));
 
-      await until(() => [...sent.keys()].every((id) => reader.ids.has(id)), 30_000, 'every good event in kafka').catch(async (error: unknown) => {
+      await until(
+        () => [...sent.keys()].every((id) => reader.ids.has(id)),
+        30_000,
+        'every good event in kafka',
+      ).catch(async (error: unknown) => {
         const missing = [...sent.keys()].filter((id) => !reader.ids.has(id));
-        throw new Error(`${(error as Error).message}: ${missing.length} of ${sent.size} missing\n${await gateway.metrics.metrics()}`);
+        throw new Error(
+          `${(error as Error).message}: ${missing.length} of ${sent.size} missing\n${await gateway.metrics.metrics()}`,
+        );
       });
       for (const record of reader.records.filter((r) => sent.has(r.eventId))) {
         // The value is the producer's bytes, unchanged, behind the Confluent header.
-        expect(Buffer.from(record.payload).equals(sent.get(record.eventId)!.subarray(4))).toBe(true);
+        expect(Buffer.from(record.payload).equals(sent.get(record.eventId)!.subarray(4))).toBe(
+          true,
+        );
         expect(record.headers.gateway_id).toBe('gw-test');
         expect(record.headers.received_at).toMatch(/^\d{19}$/);
         expect(record.headers.peer).toMatch(/^(udp|tcp|unix|unixgram)/);
       }
-      expect(new Set(reader.records.map((r) => r.headers.peer!.split(':')[0]))).toEqual(new Set(['udp', 'unixgram', 'tcp', 'unix']));
+      expect(new Set(reader.records.map((r) => r.headers.peer!.split(':')[0]))).toEqual(
+        new Set(['udp', 'unixgram', 'tcp', 'unix']),
+      );
       expect(reader.records.some((r) => r.headers.peer!.startsWith('udp:[::1]'))).toBe(true);
-      await until(async () => metricValue(await gateway.metrics.metrics(), 'component_discarded_events_total', { reason: 'idle_client' }) >= 1, 10_000, 'the idle client');
-      await until(async () => metricValue(await gateway.metrics.metrics(), 'component_discarded_events_total', { reason: 'truncated_frame' }) >= 1, 10_000, 'the half frame');
+      await until(
+        async () =>
+          metricValue(await gateway.metrics.metrics(), 'component_discarded_events_total', {
+            reason: 'idle_client',
+          }) >= 1,
+        10_000,
+        'the idle client',
+      );
+      await until(
+        async () =>
+          metricValue(await gateway.metrics.metrics(), 'component_discarded_events_total', {
+            reason: 'truncated_frame',
+          }) >= 1,
+        10_000,
+        'the half frame',
+      );
       const text = await gateway.metrics.metrics();
-      const dropped = (reason: string) => metricValue(text, 'component_discarded_events_total', { reason });
+      const dropped = (reason: string) =>
+        metricValue(text, 'component_discarded_events_total', { reason });
       expect(dropped('too_large')).toBe(3); // two datagrams, one frame
       expect(dropped('bad_magic')).toBe(FAMILIES.length + dropped('bad_magic') - FAMILIES.length); // random datagrams rarely start with "VG"
       expect(dropped('bad_magic')).toBeGreaterThanOrEqual(FAMILIES.length + 1);
@@ -144,7 +196,9 @@ describe('gateway against the real Kafka', () => {
       expect(metricValue(text, 'component_sent_events_total')).toBe(sent.size);
       const health = await fetch(`${gateway.httpUrl}/healthz`);
       expect(health.status).toBe(200);
-      expect(await (await fetch(`${gateway.httpUrl}/metrics`)).text()).toContain('gateway_delivery_latency_seconds_bucket');
+      expect(await (await fetch(`${gateway.httpUrl}/metrics`)).text()).toContain(
+        'gateway_delivery_latency_seconds_bucket',
+      );
       idle.destroy();
       half.destroy();
       unaffected.destroy();
@@ -171,8 +225,10 @@ describe('gateway against the real Kafka', () => {
       VIGIL_GATEWAY_LOG_LEVEL: 'warn',
     });
     const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-    const run = (e: NodeJS.ProcessEnv): ChildProcess => spawn(process.execPath, [main], { env: e, stdio: ['ignore', 'ignore', 'inherit'] });
-    const metrics = async (port: string) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const run = (e: NodeJS.ProcessEnv): ChildProcess =>
+      spawn(process.execPath, [main], { env: e, stdio: ['ignore', 'ignore', 'inherit'] });
+    const metrics = async (port: string) =>
+      (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
     // First life: Kafka unreachable (nothing listens on the broker port), so everything is spooled.
     const deadPort = await freePort();
@@ -180,14 +236,26 @@ describe('gateway against the real Kafka', () => {
     const first = run(env1);
     const ids: string[] = [];
     try {
-      await until(async () => (await metrics(env1.VIGIL_GATEWAY_HTTP_PORT).catch(() => '')) !== '', 30_000, 'the first gateway');
+      await until(
+        async () => (await metrics(env1.VIGIL_GATEWAY_HTTP_PORT).catch(() => '')) !== '',
+        30_000,
+        'the first gateway',
+      );
       const client = await connectStream(`unix:${dir}/g.sock`);
       for (let i = 1; i <= 500; i++) {
         const d = processDatagram(i, 'kill');
         ids.push(d.eventId);
         client.write(lengthPrefixed(d.bytes));
       }
-      await until(async () => metricValue(await metrics(env1.VIGIL_GATEWAY_HTTP_PORT), 'gateway_spooled_events_total') === 500, 30_000, '500 spooled');
+      await until(
+        async () =>
+          metricValue(
+            await metrics(env1.VIGIL_GATEWAY_HTTP_PORT),
+            'gateway_spooled_events_total',
+          ) === 500,
+        30_000,
+        '500 spooled',
+      );
       first.kill('SIGKILL');
       client.destroy();
     } finally {
@@ -198,10 +266,16 @@ describe('gateway against the real Kafka', () => {
     const second = run(env2);
     const reader = await readTopics(kafka, [`${prefix}vigil.process.v1`], uniqueName('gw-read'));
     try {
-      await until(() => ids.every((id) => reader.ids.has(id)), 60_000, 'every spooled event in kafka');
+      await until(
+        () => ids.every((id) => reader.ids.has(id)),
+        120_000,
+        'every spooled event in kafka',
+      );
       const text = await metrics(env2.VIGIL_GATEWAY_HTTP_PORT);
       expect(metricValue(text, 'gateway_replayed_events_total')).toBe(500);
-      expect(reader.records.filter((r) => r.key.startsWith('node001.cluster/preload/kill/')).length).toBeGreaterThanOrEqual(500);
+      expect(
+        reader.records.filter((r) => r.key.startsWith('node001.cluster/preload/kill/')).length,
+      ).toBeGreaterThanOrEqual(500);
     } finally {
       await reader.stop();
       second.kill('SIGTERM');

@@ -6,12 +6,26 @@ import { createKafka, ensureTopics, familyTopics } from '@vigil/pipeline/kafka';
 import { uniqueName } from '@vigil/pipeline/testing';
 import { FAMILIES } from '@vigil/schemas/families';
 import { loadStackConfig, stackConfigSchema, type StackConfig } from '@vigil/stack/config';
-import { createStack, endpointsOf, ensureStack, type Stack, type StackEndpoints } from '@vigil/stack/stack';
+import {
+  createStack,
+  endpointsOf,
+  ensureStack,
+  type Stack,
+  type StackEndpoints,
+} from '@vigil/stack/stack';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayConfigSchema } from './config.js';
 import { createGateway } from './gateway.js';
-import { connectStream, freePort, lengthPrefixed, metricValue, processDatagram, readTopics, until } from './testkit.js';
+import {
+  connectStream,
+  freePort,
+  lengthPrefixed,
+  metricValue,
+  processDatagram,
+  readTopics,
+  until,
+} from './testkit.js';
 
 /**
  * Kafka SIGKILLed for 30 s under a steady stream. The shared local stack is in use by others, so
@@ -76,11 +90,21 @@ describe('gateway with Kafka SIGKILLed', () => {
       }
     }, 10);
     try {
-      await until(async () => metricValue(await metrics(), 'component_sent_events_total') > 200, 30_000, 'events flowing to kafka');
-      const pid = Number(readFileSync(join(privateConfig.stateDir, 'kafka', 'kafka.pid'), 'utf8').trim());
+      await until(
+        async () => metricValue(await metrics(), 'component_sent_events_total') > 200,
+        30_000,
+        'events flowing to kafka',
+      );
+      const pid = Number(
+        readFileSync(join(privateConfig.stateDir, 'kafka', 'kafka.pid'), 'utf8').trim(),
+      );
       process.kill(pid, 'SIGKILL');
       const killedAt = Date.now();
-      await until(async () => metricValue(await metrics(), 'gateway_kafka_up') === 0, 30_000, 'the gateway to notice');
+      await until(
+        async () => metricValue(await metrics(), 'gateway_kafka_up') === 0,
+        30_000,
+        'the gateway to notice',
+      );
       const sentBefore = metricValue(await metrics(), 'component_sent_events_total');
       // The outage itself: a duration under test, not a wait for readiness.
       await delay(Math.max(0, OUTAGE_MS - (Date.now() - killedAt)));
@@ -92,25 +116,43 @@ describe('gateway with Kafka SIGKILLed', () => {
       expect(await healthz.json()).toMatchObject({ status: 'ok', kafka: 'down' });
 
       await createStack(privateConfig).up(); // restarts the killed Kafka
-      await until(async () => metricValue(await metrics(), 'gateway_kafka_up') === 1, 120_000, 'the gateway to send again');
+      await until(
+        async () => metricValue(await metrics(), 'gateway_kafka_up') === 1,
+        120_000,
+        'the gateway to send again',
+      );
       await delay(2000); // keep streaming a little after the recovery
     } finally {
       clearInterval(sender);
     }
     client.end();
-    const reader = await readTopics(kafka, [`${prefix}vigil.process.v1`], uniqueName('gw-outage-read'));
+    const reader = await readTopics(
+      kafka,
+      [`${prefix}vigil.process.v1`],
+      uniqueName('gw-outage-read'),
+    );
     try {
-      await until(() => reader.ids.size >= ids.length, 120_000, `all ${ids.length} events in kafka`).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}: ${ids.filter((id) => !reader.ids.has(id)).length} missing`);
+      await until(
+        () => reader.ids.size >= ids.length,
+        120_000,
+        `all ${ids.length} events in kafka`,
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}: ${ids.filter((id) => !reader.ids.has(id)).length} missing`,
+        );
       });
       expect(ids.every((id) => reader.ids.has(id))).toBe(true);
       const text = await metrics();
-      expect(metricValue(text, 'gateway_replayed_events_total')).toBeGreaterThan(OUTAGE_MS / 1000 * 100);
+      expect(metricValue(text, 'gateway_replayed_events_total')).toBeGreaterThan(
+        (OUTAGE_MS / 1000) * 100,
+      );
       expect(metricValue(text, 'component_discarded_events_total')).toBe(0);
       // Duplicates only within the in-flight window: a request Kafka may have taken before dying.
       const duplicates = reader.records.length - reader.ids.size;
       expect(duplicates).toBeLessThanOrEqual(5000);
-      console.log(`outage test: ${ids.length} events sent, ${reader.ids.size} distinct in kafka, ${duplicates} duplicates`);
+      console.log(
+        `outage test: ${ids.length} events sent, ${reader.ids.size} distinct in kafka, ${duplicates} duplicates`,
+      );
     } finally {
       await reader.stop();
       await gateway.stop();

@@ -8,17 +8,25 @@ describe('parseListen', () => {
     ['tcp:[::1]:0', { protocol: 'tcp', address: '::1', port: 0 }],
     ['tcp:localhost:7972', { protocol: 'tcp', address: 'localhost', port: 7972 }],
     ['unix:/run/vigil/gateway.sock', { protocol: 'unix', address: '/run/vigil/gateway.sock' }],
-    ['unixgram:/run/vigil/gateway.dgram', { protocol: 'unixgram', address: '/run/vigil/gateway.dgram' }],
+    [
+      'unixgram:/run/vigil/gateway.dgram',
+      { protocol: 'unixgram', address: '/run/vigil/gateway.dgram' },
+    ],
   ])('parses %s', (text, expected) => {
     expect(parseListen(text)).toEqual(expected);
   });
 
-  it.each(['udp', 'http:1.2.3.4:80', 'udp:1.2.3.4', 'udp:::1:7971', 'udp:1.2.3.4:70000', 'unix:relative.sock', 'tcp:[::1]:x'])(
-    'refuses %s with a message',
-    (text) => {
-      expect(typeof parseListen(text)).toBe('string');
-    },
-  );
+  it.each([
+    'udp',
+    'http:1.2.3.4:80',
+    'udp:1.2.3.4',
+    'udp:::1:7971',
+    'udp:1.2.3.4:70000',
+    'unix:relative.sock',
+    'tcp:[::1]:x',
+  ])('refuses %s with a message', (text) => {
+    expect(typeof parseListen(text)).toBe('string');
+  });
 });
 
 function frame(payload: Buffer): Buffer {
@@ -30,7 +38,11 @@ function frame(payload: Buffer): Buffer {
 function splitter(max = 100) {
   const messages: string[] = [];
   const problems: StreamProblem[] = [];
-  const s = createFrameSplitter(max, (m) => messages.push(m.toString()), (p) => problems.push(p));
+  const s = createFrameSplitter(
+    max,
+    (m) => messages.push(m.toString()),
+    (p) => problems.push(p),
+  );
   return { s, messages, problems };
 }
 

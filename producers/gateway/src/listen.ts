@@ -1,8 +1,9 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { DgramSocket } from 'node-unix-socket';
 import type { DropReason } from './decode.js';
+import type { UdpWorkerData } from './udp-worker.js';
 
 /**
  * Opens the gateway's sockets and hands every message to one callback, with its peer. Datagram
@@ -86,7 +87,10 @@ export function createFrameSplitter(
         }
         if (length > maxFrameBytes) {
           o += 4;
-          onProblem({ reason: 'too_large', detail: `a frame of ${length} bytes is over the limit of ${maxFrameBytes}` });
+          onProblem({
+            reason: 'too_large',
+            detail: `a frame of ${length} bytes is over the limit of ${maxFrameBytes}`,
+          });
           const skipped = Math.min(length, buffer.length - o);
           o += skipped;
           skipBytes = length - skipped;
@@ -109,7 +113,7 @@ export interface ListenHandlers {
   /** One message (datagram or frame) with its peer, e.g. "udp:10.0.0.5:40000". */
   onMessage(bytes: Buffer, peer: string, protocol: ListenProtocol): void;
   /** A message lost to framing, an idle or broken client: counted by the caller. */
-  onProblem(problem: StreamProblem, peer: string, protocol: ListenProtocol): void;
+  onProblem(problem: StreamProblem, peer: string, protocol: ListenProtocol, count?: number): void;
   /** A socket error that is not about one message (logged). */
   onError(error: Error, address: string): void;
 }
@@ -119,6 +123,8 @@ export interface ListenOptions {
   readonly receiveBufferBytes: number;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
+  /** Bytes of UDP datagrams received but not yet processed, beyond which they are dropped ('overload'). */
+  readonly maxQueueBytes: number;
 }
 
 /** An open socket; `address` is what it is bound to (the real port when 0 was asked for). */
@@ -134,37 +140,94 @@ function removeStaleSocket(path: string): void {
   if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
 }
 
-function openUdp(spec: ListenAddress, options: ListenOptions, handlers: ListenHandlers): Promise<Listener> {
-  const type = spec.address.includes(':') ? 'udp6' : 'udp4';
-  const socket: UdpSocket = createSocket({ type, ipv6Only: type === 'udp6', reuseAddr: false });
+/**
+ * The worker's compiled file. Under vitest this module runs from src/*.ts, where no .js exists, so
+ * it uses the build output (`npm test` builds first).
+ */
+const UDP_WORKER = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/udp-worker.js', import.meta.url)
+  : new URL('./udp-worker.js', import.meta.url);
+
+function openUdp(
+  spec: ListenAddress,
+  options: ListenOptions,
+  handlers: ListenHandlers,
+): Promise<Listener> {
+  const queued = new SharedArrayBuffer(4);
+  const counter = new Int32Array(queued);
+  const data: UdpWorkerData = {
+    address: spec.address,
+    port: spec.port ?? 0,
+    receiveBufferBytes: options.receiveBufferBytes,
+    maxQueueBytes: options.maxQueueBytes,
+    queued,
+  };
+  const worker = new Worker(UDP_WORKER, { workerData: data });
+  const name = `udp:${spec.address.includes(':') ? `[${spec.address}]` : spec.address}:${spec.port}`;
   return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.on('message', (message, rinfo) => {
-      const host = rinfo.family === 'IPv6' ? `[${rinfo.address}]` : rinfo.address;
-      handlers.onMessage(message, `udp:${host}:${rinfo.port}`, 'udp');
-    });
-    socket.bind(spec.port, spec.address, () => {
-      socket.off('error', reject);
-      socket.on('error', (error) => handlers.onError(error, `udp:${spec.address}:${spec.port}`));
-      if (options.receiveBufferBytes > 0) {
-        try {
-          socket.setRecvBufferSize(options.receiveBufferBytes);
-        } catch (error) {
-          handlers.onError(error as Error, `udp:${spec.address}:${spec.port}`);
+    let bound = false;
+    worker.on('error', (error) => (bound ? handlers.onError(error, name) : reject(error)));
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'batch') {
+        const bytes = Buffer.from(message.bytes);
+        let o = 0;
+        while (o < bytes.length) {
+          const length = bytes.readUInt32BE(o);
+          const addressLength = bytes.readUInt8(o + 4);
+          const address = bytes.toString('latin1', o + 5, o + 5 + addressLength);
+          const port = bytes.readUInt16BE(o + 5 + addressLength);
+          const start = o + 7 + addressLength;
+          handlers.onMessage(
+            bytes.subarray(start, start + length),
+            `udp:${address.includes(':') ? `[${address}]` : address}:${port}`,
+            'udp',
+          );
+          o = start + length;
         }
+        Atomics.sub(counter, 0, bytes.length);
+      } else if (message.type === 'dropped') {
+        handlers.onProblem(
+          {
+            reason: 'overload',
+            detail: `the gateway is ${options.maxQueueBytes} bytes behind its UDP socket`,
+          },
+          name,
+          'udp',
+          message.count,
+        );
+      } else if (message.type === 'error') {
+        if (bound) handlers.onError(new Error(message.message), name);
+        else {
+          void worker.terminate();
+          reject(new Error(`binding ${name}: ${message.message}`));
+        }
+      } else if (message.type === 'bound') {
+        bound = true;
+        const host = message.family === 'IPv6' ? `[${message.address}]` : message.address;
+        resolve({
+          spec,
+          address: `udp:${host}:${message.port}`,
+          close: async () => {
+            worker.postMessage({ type: 'close' });
+            await new Promise((done) => worker.once('exit', done));
+          },
+        });
       }
-      const bound = socket.address();
-      const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-      resolve({
-        spec,
-        address: `udp:${host}:${bound.port}`,
-        close: () => new Promise((done) => socket.close(() => done())),
-      });
     });
   });
 }
 
-function openUnixgram(spec: ListenAddress, options: ListenOptions, handlers: ListenHandlers): Promise<Listener> {
+type WorkerMessage =
+  | { type: 'batch'; bytes: ArrayBuffer }
+  | { type: 'dropped'; count: number }
+  | { type: 'error'; message: string }
+  | { type: 'bound'; address: string; port: number; family: string };
+
+function openUnixgram(
+  spec: ListenAddress,
+  options: ListenOptions,
+  handlers: ListenHandlers,
+): Promise<Listener> {
   removeStaleSocket(spec.address);
   const socket = new DgramSocket();
   socket.on('data', (data: Buffer) => handlers.onMessage(data, 'unixgram', 'unixgram'));
@@ -187,7 +250,11 @@ function openUnixgram(spec: ListenAddress, options: ListenOptions, handlers: Lis
   });
 }
 
-function openStream(spec: ListenAddress, options: ListenOptions, handlers: ListenHandlers): Promise<Listener> {
+function openStream(
+  spec: ListenAddress,
+  options: ListenOptions,
+  handlers: ListenHandlers,
+): Promise<Listener> {
   const clients = new Set<Socket>();
   const server: Server = createServer({ noDelay: true }, (socket) => {
     const peer =
@@ -209,7 +276,10 @@ function openStream(spec: ListenAddress, options: ListenOptions, handlers: Liste
       socket.setTimeout(options.idleTimeoutMs, () => {
         if (splitter.pendingBytes === 0) {
           handlers.onProblem(
-            { reason: 'idle_client', detail: `${receivedAny ? 'silent' : 'sent nothing'} for ${options.idleTimeoutMs} ms` },
+            {
+              reason: 'idle_client',
+              detail: `${receivedAny ? 'silent' : 'sent nothing'} for ${options.idleTimeoutMs} ms`,
+            },
             peer,
             spec.protocol,
           );
@@ -222,7 +292,10 @@ function openStream(spec: ListenAddress, options: ListenOptions, handlers: Liste
       clients.delete(socket);
       if (splitter.pendingBytes > 0) {
         handlers.onProblem(
-          { reason: 'truncated_frame', detail: `connection closed inside a frame (${splitter.pendingBytes} bytes held)` },
+          {
+            reason: 'truncated_frame',
+            detail: `connection closed inside a frame (${splitter.pendingBytes} bytes held)`,
+          },
           peer,
           spec.protocol,
         );
@@ -252,7 +325,11 @@ function openStream(spec: ListenAddress, options: ListenOptions, handlers: Liste
       });
     };
     if (spec.protocol === 'unix') server.listen(spec.address, ready);
-    else server.listen({ port: spec.port, host: spec.address, ipv6Only: spec.address.includes(':') }, ready);
+    else
+      server.listen(
+        { port: spec.port, host: spec.address, ipv6Only: spec.address.includes(':') },
+        ready,
+      );
   });
 }
 
@@ -268,7 +345,12 @@ export async function openListeners(
   const open: Listener[] = [];
   try {
     for (const spec of addresses) {
-      const opener = spec.protocol === 'udp' ? openUdp : spec.protocol === 'unixgram' ? openUnixgram : openStream;
+      const opener =
+        spec.protocol === 'udp'
+          ? openUdp
+          : spec.protocol === 'unixgram'
+            ? openUnixgram
+            : openStream;
       open.push(await opener(spec, options, handlers));
     }
     return open;

@@ -20,10 +20,14 @@ describe('toTopicMessages', () => {
   ]);
 
   it('re-frames the value unchanged with its family schema id and message index [0], keyed, with receipt headers', () => {
-    const { topicMessages, unknown } = toTopicMessages([rec(1, 'h/preload/b/1', [1, 2, 3]), rec(2, 's1', [9]), rec(1, 'h/preload/b/2', [4])], ids, {
-      topicPrefix: 't-',
-      gatewayId: 'gw1',
-    });
+    const { topicMessages, unknown } = toTopicMessages(
+      [rec(1, 'h/preload/b/1', [1, 2, 3]), rec(2, 's1', [9]), rec(1, 'h/preload/b/2', [4])],
+      ids,
+      {
+        topicPrefix: 't-',
+        gatewayId: 'gw1',
+      },
+    );
     expect(unknown).toEqual([]);
     expect(topicMessages.map((t) => [t.topic, t.messages.length])).toEqual([
       ['t-vigil.process.v1', 2],
@@ -41,7 +45,10 @@ describe('toTopicMessages', () => {
   });
 
   it('returns records of a family without a schema id as unknown', () => {
-    const { topicMessages, unknown } = toTopicMessages([rec(3, 'x', [1])], ids, { topicPrefix: '', gatewayId: 'g' });
+    const { topicMessages, unknown } = toTopicMessages([rec(3, 'x', [1])], ids, {
+      topicPrefix: '',
+      gatewayId: 'g',
+    });
     expect(topicMessages).toEqual([]);
     expect(unknown).toHaveLength(1);
   });

@@ -80,7 +80,11 @@ export interface PublisherOptions {
   readonly topicPrefix: string;
   readonly gatewayId: string;
   readonly compression: 'gzip' | 'none';
-  readonly batch: { readonly maxEvents: number; readonly maxBytes: number; readonly lingerMs: number };
+  readonly batch: {
+    readonly maxEvents: number;
+    readonly maxBytes: number;
+    readonly lingerMs: number;
+  };
   readonly retry: { readonly initialMs: number; readonly maxMs: number };
   readonly events: PublishEvents;
   /** Jitter source (tests pass a constant). */
@@ -94,6 +98,8 @@ export interface Publisher {
   wake(): void;
   /** True while the last produce request succeeded (and one has been made). */
   readonly healthy: boolean;
+  /** 'unknown' before the first produce request, then whether the last one succeeded. */
+  readonly kafka: 'unknown' | 'up' | 'down';
   /** True when nothing is unread in the spool and no request is in flight. */
   readonly idle: boolean;
   /**
@@ -111,6 +117,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   let stopping = false;
   let stopped = false;
   let healthy = false;
+  let attempted = false;
   let inflight: SpoolBatch | undefined;
   let wakeUp: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
@@ -118,7 +125,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
   /** Set when `stop` gave up waiting: a late answer must not touch the (closed) spool. */
   let abandoned = false;
 
-  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  const compression =
+    options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -159,7 +167,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
           await waitForData();
           if (stopped) break;
           // Linger only when a batch would be small, so a busy gateway sends at once.
-          if (options.batch.lingerMs > 0 && options.spool.stats().unreadBytes < options.batch.maxBytes / 4) {
+          if (
+            options.batch.lingerMs > 0 &&
+            options.spool.stats().unreadBytes < options.batch.maxBytes / 4
+          ) {
             await new Promise((resolve) => setTimeout(resolve, options.batch.lingerMs));
           }
           inflight = options.spool.read(options.batch.maxEvents, options.batch.maxBytes);
@@ -177,12 +188,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
           connected = true;
         }
         const started = performance.now();
-        if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1, compression });
+        if (topicMessages.length > 0)
+          await producer.sendBatch({ topicMessages, acks: -1, compression });
         if (abandoned) break; // sent, but the spool is closed: replayed (a duplicate) after restart
         options.spool.ack(inflight);
         options.events.sent(inflight, topicMessages, performance.now() - started);
         inflight = undefined;
         healthy = true;
+        attempted = true;
         if (attempt > 0) {
           options.spool.markReplay();
           options.events.recovered(attempt);
@@ -191,8 +204,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
       } catch (error) {
         if (error instanceof TypeError || error instanceof RangeError) throw error; // a bug: crash
         healthy = false;
+        attempted = true;
         attempt++;
-        const backoff = Math.min(options.retry.maxMs, options.retry.initialMs * 2 ** Math.min(attempt - 1, 20));
+        const backoff = Math.min(
+          options.retry.maxMs,
+          options.retry.initialMs * 2 ** Math.min(attempt - 1, 20),
+        );
         const retryIn = Math.round(backoff / 2 + (random() * backoff) / 2);
         options.events.failed(error as Error, attempt, retryIn);
         // A fresh producer after a failure: the old one's sequence state may no longer match the broker's.
@@ -200,7 +217,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
         if (stopping && Date.now() + retryIn > drainDeadline) break;
         await sleep(retryIn);
       }
-      if (stopping && (Date.now() > drainDeadline || (!inflight && options.spool.stats().unreadBytes === 0))) break;
+      if (
+        stopping &&
+        (Date.now() > drainDeadline || (!inflight && options.spool.stats().unreadBytes === 0))
+      )
+        break;
     }
     stopped = true;
   }
@@ -209,15 +230,20 @@ export function createPublisher(options: PublisherOptions): Publisher {
     start() {
       loopDone = loop();
       // A programmer error escaped the loop: crash, and let the supervisor restart us [STYLE §5].
-      loopDone.catch((error: unknown) => setImmediate(() => {
-        throw error;
-      }));
+      loopDone.catch((error: unknown) =>
+        setImmediate(() => {
+          throw error;
+        }),
+      );
     },
     wake() {
       wakeUp?.();
     },
     get healthy() {
       return healthy;
+    },
+    get kafka() {
+      return attempted ? (healthy ? 'up' : 'down') : 'unknown';
     },
     get idle() {
       return !inflight && options.spool.stats().unreadBytes === 0;
@@ -226,7 +252,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
       stopping = true;
       drainDeadline = deadline;
       wakeUp?.();
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())).unref());
+      const timer = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())).unref(),
+      );
       await Promise.race([loopDone.catch(() => undefined), timer]);
       stopped = true;
       abandoned = true;

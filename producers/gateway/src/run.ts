@@ -7,8 +7,13 @@ import { createGateway } from './gateway.js';
  * spool was empty). A second signal exits at once; the spool keeps what was not sent.
  * @throws {ConfigError} for a bad config; the listeners' errors when a port is taken.
  */
-export async function runGateway(options: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): Promise<boolean> {
-  const config = loadGatewayConfig({ file: options.file, ...(options.env ? { env: options.env } : {}) });
+export async function runGateway(
+  options: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {},
+): Promise<boolean> {
+  const config = loadGatewayConfig({
+    file: options.file,
+    ...(options.env ? { env: options.env } : {}),
+  });
   const gateway = createGateway(config);
   await gateway.start();
   return new Promise((resolve, reject) => {
@@ -19,14 +24,11 @@ export async function runGateway(options: { file?: string | undefined; env?: Nod
         process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
       }
       stopping = true;
-      gateway.stop().then(
-        (drained) => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          resolve(drained);
-        },
-        reject,
-      );
+      gateway.stop().then((drained) => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve(drained);
+      }, reject);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -1,8 +1,21 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeSpoolPayload, encodeSpoolPayload, openSpool, type SpoolConfig, type SpoolRecord } from './spool.js';
+import {
+  decodeSpoolPayload,
+  encodeSpoolPayload,
+  openSpool,
+  type SpoolConfig,
+  type SpoolRecord,
+} from './spool.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'vigil-spool-'));
 const config = (dir: string, over: Partial<SpoolConfig> = {}): SpoolConfig => ({
@@ -20,7 +33,8 @@ const record = (i: number, size = 100): SpoolRecord => ({
   receivedAtMs: 1_790_000_000_000.25 + i,
   value: Buffer.alloc(size, i % 251),
 });
-const keys = (records: readonly { peer: string }[]) => records.map((r) => Number(r.peer.split(':')[2]) - 1000);
+const keys = (records: readonly { peer: string }[]) =>
+  records.map((r) => Number(r.peer.split(':')[2]) - 1000);
 
 function drain(spool: ReturnType<typeof openSpool>, ack = true): number[] {
   const seen: number[] = [];
@@ -37,7 +51,10 @@ describe('spool payload', () => {
   it('round-trips every field', () => {
     const r = record(5);
     const back = decodeSpoolPayload(encodeSpoolPayload(r))!;
-    expect({ ...back, value: Buffer.from(back.value) }).toEqual({ ...r, value: Buffer.from(r.value) });
+    expect({ ...back, value: Buffer.from(back.value) }).toEqual({
+      ...r,
+      value: Buffer.from(r.value),
+    });
   });
   it('refuses malformed payloads', () => {
     expect(decodeSpoolPayload(Buffer.alloc(5))).toBeUndefined();
@@ -85,7 +102,10 @@ describe('openSpool', () => {
     const spool = openSpool(config(dir));
     for (let i = 0; i < 10; i++) spool.append(record(i));
     spool.close();
-    const segment = join(dir, readdirSync(dir).find((f) => f.endsWith('.seg'))!);
+    const segment = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.seg'))!,
+    );
     const whole = statSync(segment).size;
     appendFileSync(segment, Buffer.from([0, 0, 1, 0, 1, 2, 3])); // a header and a bit: a write cut short
     const reopened = openSpool(config(dir));
@@ -101,7 +121,12 @@ describe('openSpool', () => {
     const spool = openSpool(config(dir, { segmentBytes: 64 * 1024 }));
     for (let i = 0; i < 1000; i++) spool.append(record(i));
     spool.close();
-    const first = join(dir, readdirSync(dir).filter((f) => f.endsWith('.seg')).sort()[0]!);
+    const first = join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.seg'))
+        .sort()[0]!,
+    );
     const bytes = readFileSync(first);
     const at = statSizeOfRecord() * 3 + 20;
     bytes[at] = bytes[at]! ^ 0xff; // flip a byte inside the 4th record's payload

@@ -185,7 +185,8 @@ function scanSegment(fd: number, from: number, size: number): ScanResult {
     if (offset + RECORD_HEADER + length > size) return { validEnd: offset, corrupt: false };
     if (payload.length < length) payload = Buffer.allocUnsafe(length);
     readSync(fd, payload, 0, length, offset + RECORD_HEADER);
-    if (crc32(payload.subarray(0, length)) !== header.readUInt32BE(4)) return { validEnd: offset, corrupt: true };
+    if (crc32(payload.subarray(0, length)) !== header.readUInt32BE(4))
+      return { validEnd: offset, corrupt: true };
     offset += RECORD_HEADER + length;
   }
   return { validEnd: offset, corrupt: false };
@@ -221,7 +222,8 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
     }
     segments.set(n, statSync(join(config.dir, name)).size);
   }
-  if (segments.size > 0 && !segments.has(cursor.segment)) cursor = { segment: Math.min(...segments.keys()), offset: 0 };
+  if (segments.size > 0 && !segments.has(cursor.segment))
+    cursor = { segment: Math.min(...segments.keys()), offset: 0 };
 
   let corruptRecords = 0;
   let truncatedBytes = 0;
@@ -286,13 +288,18 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
         // Take the records that fit the current segment (at least one).
         let end = start;
         let bytes = 0;
-        while (end < pending.length && (bytes === 0 || writeSize + bytes + pending[end]!.length <= config.segmentBytes)) {
+        while (
+          end < pending.length &&
+          (bytes === 0 || writeSize + bytes + pending[end]!.length <= config.segmentBytes)
+        ) {
           bytes += pending[end]!.length;
           end++;
         }
-        const data = end - start === 1 ? pending[start]! : Buffer.concat(pending.slice(start, end), bytes);
+        const data =
+          end - start === 1 ? pending[start]! : Buffer.concat(pending.slice(start, end), bytes);
         let written = 0;
-        while (written < data.length) written += writeSync(writeFd, data, written, data.length - written, writeSize + written);
+        while (written < data.length)
+          written += writeSync(writeFd, data, written, data.length - written, writeSize + written);
         writeSize += bytes;
         segments.set(writeSegment, writeSize);
         start = end;
@@ -301,7 +308,11 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
       pendingBytes = 0;
       dirty = true;
     }
-    if (dirty && (config.fsync === 'always' || (config.fsync === 'interval' && now() - lastFsync >= config.fsyncIntervalMs))) {
+    if (
+      dirty &&
+      (config.fsync === 'always' ||
+        (config.fsync === 'interval' && now() - lastFsync >= config.fsyncIntervalMs))
+    ) {
       fsyncSync(writeFd);
       lastFsync = now();
       dirty = false;
@@ -341,7 +352,9 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
         if (size === undefined || readPos.offset >= size) {
           if (readPos.segment >= writeSegment) break;
           // Move to the next segment that exists.
-          const next = [...segments.keys()].filter((n) => n > readPos.segment).sort((a, b) => a - b)[0];
+          const next = [...segments.keys()]
+            .filter((n) => n > readPos.segment)
+            .sort((a, b) => a - b)[0];
           if (next === undefined) break;
           if (size !== undefined) unreadBytes -= Math.max(0, size - readPos.offset);
           readPos = { segment: next, offset: 0 };
@@ -360,7 +373,10 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
           const corrupt = length > MAX_RECORD_BYTES || readPos.offset + o + whole > size;
           if (!corrupt && o + whole > got) break; // continues with the next chunk
           const payload = corrupt ? undefined : chunk.subarray(o + RECORD_HEADER, o + whole);
-          const record = payload && crc32(payload) === chunk.readUInt32BE(o + 4) ? decodeSpoolPayload(Buffer.from(payload)) : undefined;
+          const record =
+            payload && crc32(payload) === chunk.readUInt32BE(o + 4)
+              ? decodeSpoolPayload(Buffer.from(payload))
+              : undefined;
           if (!record) {
             // The rest of this segment cannot be trusted: skip to its end.
             corruptRecords++;
@@ -382,7 +398,12 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
     },
 
     ack(batch) {
-      if (batch.records.length === 0 && batch.end.segment === cursor.segment && batch.end.offset === cursor.offset) return;
+      if (
+        batch.records.length === 0 &&
+        batch.end.segment === cursor.segment &&
+        batch.end.offset === cursor.offset
+      )
+        return;
       // Delete every segment wholly before the new cursor.
       for (const [n, size] of segments) {
         if (n >= batch.end.segment) break;

@@ -11,7 +11,11 @@ import { encodeTransport } from './decode.js';
 /** Helpers of the gateway's integration tests and bench: events, stream clients, Kafka readers. */
 
 /** A process start event as the preload sends it (transport header included), and its id. */
-export function processDatagram(sequence: number, producer = `test/${process.pid}`, padding = 0): { bytes: Buffer; eventId: string } {
+export function processDatagram(
+  sequence: number,
+  producer = `test/${process.pid}`,
+  padding = 0,
+): { bytes: Buffer; eventId: string } {
   const eventId = newEventId();
   const message = vigil.process.v1.ProcessEvent.create({
     envelope: {
@@ -73,7 +77,8 @@ export function envelopeOf(value: Uint8Array): vigil.envelope.v1.Envelope {
   const reader = protobuf.Reader.create(value);
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    if (tag >>> 3 === 1 && (tag & 7) === 2) return vigil.envelope.v1.Envelope.decode(reader.bytes());
+    if (tag >>> 3 === 1 && (tag & 7) === 2)
+      return vigil.envelope.v1.Envelope.decode(reader.bytes());
     reader.skipType(tag & 7);
   }
   throw new Error('record without an envelope');
@@ -101,26 +106,44 @@ export async function readTopics(kafka: Kafka, topics: string[], groupId: string
       const value = message.value!;
       const frame = decodeFrame(value);
       const envelope = envelopeOf(frame.payload);
-      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      const headers = Object.fromEntries(
+        Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+      );
       const eventId = formatUuid(envelope.eventId ?? new Uint8Array(16));
       ids.add(eventId);
-      records.push({ topic, key: message.key?.toString() ?? '', value, headers, eventId, payload: frame.payload });
+      records.push({
+        topic,
+        key: message.key?.toString() ?? '',
+        value,
+        headers,
+        eventId,
+        payload: frame.payload,
+      });
     },
   });
   return { records, ids, stop: () => consumer.disconnect() };
 }
 
 /** Polls `condition` every 50 ms until true, or throws after `timeoutMs` with `what`. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 /** The value of one metric series in Prometheus text, summed over series matching `labels`. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+export function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   let total = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vigil/sys.h"
+
 /* Compiled defaults, as static data: setting them costs no parsing. */
 static const char *const default_env[] = {
     "PATH",        "LD_LIBRARY_PATH",      "LD_PRELOAD",  "PYTHONPATH",
@@ -319,6 +321,8 @@ static const struct vg_key {
 };
 
 #define N_KEYS COUNT(keys)
+/* Index of "active" in keys[], checked before any file is read. */
+#define KEY_ACTIVE 0
 
 void vg_config_defaults(struct vg_config *c)
 {
@@ -391,65 +395,154 @@ int vg_config_apply_text(struct vg_config *c, const char *text, size_t n)
     return failed;
 }
 
+void vg_env_get_many(char *const *envp, const char *const *names, size_t n,
+                     const char **values)
+{
+    /*
+     * Each wanted name as its first two bytes (the second is '=' for a
+     * one-letter name): most variables are rejected by one 16-bit compare
+     * per name, which matters with hundreds of variables.
+     */
+    struct {
+        unsigned head;
+        size_t len;
+        size_t index;
+    } want[VG_ENV_MANY_MAX];
+    size_t m = 0;
+    size_t i;
+
+    if (n > VG_ENV_MANY_MAX) {
+        n = VG_ENV_MANY_MAX;
+    }
+    for (i = 0; i < n; i++) {
+        size_t len = names[i] != NULL ? strlen(names[i]) : 0;
+
+        values[i] = NULL;
+        if (len > 0) {
+            want[m].head = (unsigned char)names[i][0] |
+                           (unsigned)(len > 1 ? (unsigned char)names[i][1]
+                                              : '=')
+                               << 8;
+            want[m].len = len;
+            want[m].index = i;
+            m++;
+        }
+    }
+    for (; m > 0 && envp != NULL && *envp != NULL; envp++) {
+        const char *e = *envp;
+        unsigned head;
+
+        if (e[0] == '\0') {
+            continue;
+        }
+        head = (unsigned char)e[0] | (unsigned)(unsigned char)e[1] << 8;
+        for (i = 0; i < m; i++) {
+            size_t len = want[i].len;
+
+            if (want[i].head == head && values[want[i].index] == NULL &&
+                (len < 2 || vg_strncmp(e + 2, names[want[i].index] + 2,
+                                    len - 2) == 0) &&
+                e[len] == '=') {
+                values[want[i].index] = e + len + 1;
+            }
+        }
+    }
+}
+
 const char *vg_env_get(char *const *envp, const char *name)
 {
     size_t n = strlen(name);
 
     for (; envp != NULL && *envp != NULL; envp++) {
-        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') {
+        if (vg_strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') {
             return *envp + n + 1;
         }
     }
     return NULL;
 }
 
-/* Applies every VIGIL_<KEY> of envp; returns the number that failed. */
-static int apply_env(struct vg_config *c, char *const *envp)
+/*
+ * Finds every VIGIL_<KEY> of envp in one pass (the first occurrence of
+ * each, as vg_env_get would): values[i] for keys[i], and VIGIL_CONFIG.
+ * One pass instead of one per key: an HPC environment has hundreds of
+ * variables, and this runs in every process.
+ */
+static void scan_env(char *const *envp, const char *values[],
+                     const char **config)
 {
-    char name[64];
+    for (; envp != NULL && *envp != NULL; envp++) {
+        const char *e = *envp;
+        size_t i;
+
+        if (vg_strncmp(e, "VIGIL_", 6) != 0) {
+            continue;
+        }
+        e += 6;
+        if (vg_strncmp(e, "CONFIG=", 7) == 0) {
+            if (*config == NULL) {
+                *config = e + 7;
+            }
+            continue;
+        }
+        for (i = 0; i < N_KEYS; i++) {
+            const char *k = keys[i].name;
+            size_t j = 0;
+
+            while (k[j] != '\0' &&
+                   e[j] == (k[j] >= 'a' && k[j] <= 'z' ? k[j] - 32 : k[j])) {
+                j++;
+            }
+            if (k[j] == '\0' && e[j] == '=') {
+                if (values[i] == NULL) {
+                    values[i] = e + j + 1;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/* Applies the VIGIL_<KEY> values found; returns the number that failed. */
+static int apply_env(struct vg_config *c, const char *const values[])
+{
     size_t i;
     int failed = 0;
 
     for (i = 0; i < N_KEYS; i++) {
-        const char *v;
-        size_t j;
-
-        memcpy(name, "VIGIL_", 6);
-        for (j = 0; keys[i].name[j] != '\0'; j++) {
-            char ch = keys[i].name[j];
-
-            name[6 + j] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
-        }
-        name[6 + j] = '\0';
-        v = vg_env_get(envp, name);
-        if (v != NULL && keys[i].set(c, v) != 0) {
+        if (values[i] != NULL && keys[i].set(c, values[i]) != 0) {
             failed++;
         }
     }
     return failed;
 }
 
-/* Reads up to cap bytes of a file; returns the length or -errno. */
+/*
+ * Reads up to cap bytes of a file; returns the length or -errno.
+ * O_NONBLOCK: a FIFO named as the config or key file must not block the
+ * program (no effect on regular files). A short read is the end of a
+ * regular file, so no extra read() is spent to see 0.
+ */
 static ssize_t read_file(const char *path, char *buf, size_t cap)
 {
     size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = vg_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
     if (fd < 0) {
-        return -errno;
+        return fd;
     }
     while (got < cap) {
-        ssize_t n = read(fd, buf + got, cap - got);
+        size_t want = cap - got;
+        long n = vg_read(fd, buf + got, want);
 
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
         if (n <= 0) {
             break;
         }
         got += (size_t)n;
+        if ((size_t)n < want) {
+            break;
+        }
     }
-    close(fd);
+    vg_close(fd);
     return (ssize_t)got;
 }
 
@@ -509,11 +602,17 @@ int vg_config_load(struct vg_config *c, char *const *envp, int secure)
     ssize_t n;
     int rc = 0;
 
+    const char *values[N_KEYS];
+
+    memset(values, 0, sizeof(values));
     vg_config_defaults(c);
     if (!secure) {
-        const char *active = vg_env_get(envp, "VIGIL_ACTIVE");
-        const char *p = vg_env_get(envp, "VIGIL_CONFIG");
+        const char *p = NULL;
+        const char *active;
         int on = 1;
+
+        scan_env(envp, values, &p);
+        active = values[KEY_ACTIVE];
 
         /* The cheapest exit: switched off, before touching any file. */
         if (active != NULL && parse_bool(active, &on) == 0 && !on) {
@@ -528,7 +627,7 @@ int vg_config_load(struct vg_config *c, char *const *envp, int secure)
         vg_config_apply_text(c, text, (size_t)n);
     }
     if (!secure) {
-        apply_env(c, envp);
+        apply_env(c, values);
     }
     if (c->active && c->key_file != NULL && c->key_file[0] != '\0') {
         rc = load_key(c);
@@ -540,6 +639,41 @@ int vg_config_load(struct vg_config *c, char *const *envp, int secure)
     return rc;
 }
 
+/*
+ * Dotted-quad IPv4 exactly as inet_pton(AF_INET) accepts it (four decimal
+ * parts 0..255, no leading zeros beyond "0", nothing else), without
+ * touching libc's page for inet_pton in every process.
+ */
+static int parse_ipv4(const char *s, struct in_addr *out)
+{
+    uint8_t b[4];
+    int part;
+
+    for (part = 0; part < 4; part++) {
+        unsigned v = 0;
+        int digits = 0;
+
+        while (*s >= '0' && *s <= '9') {
+            if (digits > 0 && v == 0) {
+                return 0; /* leading zero */
+            }
+            v = v * 10 + (unsigned)(*s++ - '0');
+            if (++digits > 3 || v > 255) {
+                return 0;
+            }
+        }
+        if (digits == 0 || *s != (part < 3 ? '.' : '\0')) {
+            return 0;
+        }
+        b[part] = (uint8_t)v;
+        if (part < 3) {
+            s++;
+        }
+    }
+    memcpy(&out->s_addr, b, 4);
+    return 1;
+}
+
 int vg_collector_parse(const char *spec, struct vg_collector *out)
 {
     char host[INET6_ADDRSTRLEN + 1];
@@ -549,7 +683,7 @@ int vg_collector_parse(const char *spec, struct vg_collector *out)
     size_t n;
 
     memset(out, 0, sizeof(*out));
-    if (strncmp(spec, "unix:", 5) == 0) {
+    if (vg_strncmp(spec, "unix:", 5) == 0) {
         p = spec + 5;
         n = strlen(p);
         if (n == 0 || n >= sizeof(out->addr.un.sun_path)) {
@@ -562,7 +696,7 @@ int vg_collector_parse(const char *spec, struct vg_collector *out)
         out->family = AF_UNIX;
         return 0;
     }
-    if (strncmp(spec, "udp://", 6) != 0) {
+    if (vg_strncmp(spec, "udp://", 6) != 0) {
         return -EINVAL;
     }
     p = spec + 6;
@@ -588,8 +722,8 @@ int vg_collector_parse(const char *spec, struct vg_collector *out)
     }
     memcpy(host, p, n);
     host[n] = '\0';
-    /* inet_pton only parses numbers: it never resolves a name. */
-    if (inet_pton(AF_INET, host, &out->addr.in.sin_addr) == 1) {
+    /* Both parsers only read numbers: they never resolve a name. */
+    if (parse_ipv4(host, &out->addr.in.sin_addr)) {
         out->addr.in.sin_family = AF_INET;
         out->addr.in.sin_port = htons((uint16_t)port);
         out->len = sizeof(out->addr.in);

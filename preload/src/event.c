@@ -149,7 +149,13 @@ static int any_match(const struct vg_list *l, const char *name, size_t n,
     size_t i;
 
     for (i = 0; i < l->n; i++) {
-        if (vg_pattern_match(l->item[i], name, n, fold)) {
+        const char *pat = l->item[i];
+
+        /* Most names fail on the first letter: skip the full match. */
+        if (!fold && pat[0] != '*' && pat[0] != name[0]) {
+            continue;
+        }
+        if (vg_pattern_match(pat, name, n, fold)) {
             return 1;
         }
     }

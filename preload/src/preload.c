@@ -24,6 +24,7 @@
 #include "vigil/config.h"
 #include "vigil/event.h"
 #include "vigil/notes.h"
+#include "vigil/sys.h"
 #include "vigil/transport.h"
 
 /* Objects remembered per process (start list and start address set). */
@@ -50,13 +51,18 @@ struct state {
  * a typical process fits a handful of pages: the state and the config
  * header, the start of the text arena, of the object table and of out.
  */
-static struct state st;
-static struct vg_config cfg;
-/* exe, then cwd, then the cgroup line, packed one after the other. */
-static char text[2 * PATH_MAX + VG_VALUE_MAX + 1];
+static _Alignas(4096) uint8_t out[VG_OUT_CAP];
 /* Objects at start, then those found at exit (dlopened). */
 static struct vg_object objects[VG_OBJECTS_MAX];
-static _Alignas(4096) uint8_t out[VG_OUT_CAP];
+/* exe, then cwd, then the cgroup line, packed one after the other. */
+static char text[2 * PATH_MAX + VG_VALUE_MAX + 1];
+/*
+ * gcc lays out .bss in reverse order of definition: st lands just below
+ * cfg, and both (with the head of the config pool) share one page instead
+ * of faulting two. Only a matter of speed if a compiler does otherwise.
+ */
+static struct vg_config cfg;
+static struct state st;
 
 /* Writes "vigil-preload: <what> <n>" to stderr, only with debug on. */
 static void debug(const char *what, long n)
@@ -107,9 +113,9 @@ static uint64_t now_ns(clockid_t clock)
 /* Draws the random bits of both event ids with one system call. */
 static void draw_random(uint8_t r[20], uint64_t unix_ns)
 {
-    if (getrandom(r, 20, GRND_NONBLOCK) != 20) {
+    if (vg_getrandom(r, 20, GRND_NONBLOCK) != 20) {
         /* Early boot without entropy: still unique enough per host. */
-        uint64_t x = unix_ns ^ ((uint64_t)getpid() << 32);
+        uint64_t x = unix_ns ^ ((uint64_t)vg_getpid() << 32);
         size_t i;
 
         for (i = 0; i < 20; i++) {
@@ -122,16 +128,14 @@ static void draw_random(uint8_t r[20], uint64_t unix_ns)
 /* Reads a small file into buf as a C string; returns its length or -1. */
 static ssize_t slurp(const char *path, char *buf, size_t cap)
 {
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    long n;
+    int fd = vg_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
     if (fd < 0) {
         return -1;
     }
-    do {
-        n = read(fd, buf, cap - 1);
-    } while (n < 0 && errno == EINTR);
-    close(fd);
+    n = vg_read(fd, buf, cap - 1);
+    vg_close(fd);
     if (n < 0) {
         return -1;
     }
@@ -189,7 +193,7 @@ static const char *read_cgroup(char *cgroup, size_t cap)
         return NULL;
     }
     while (line != NULL && *line != '\0') {
-        if (strncmp(line, "0::", 3) == 0) {
+        if (vg_strncmp(line, "0::", 3) == 0) {
             line += 3;
             break;
         }
@@ -211,7 +215,7 @@ static int has_prefix(const struct vg_list *l, const char *path)
     size_t i;
 
     for (i = 0; i < l->n; i++) {
-        if (strncmp(path, l->item[i], strlen(l->item[i])) == 0) {
+        if (vg_strncmp(path, l->item[i], strlen(l->item[i])) == 0) {
             return 1;
         }
     }
@@ -366,7 +370,7 @@ static void vg_on_exit(int status, void *arg)
 
     (void)arg;
     /* A forked child that never exec'd is not the process we reported. */
-    if (!st.tracking || getpid() != st.pid) {
+    if (!st.tracking || vg_getpid() != st.pid) {
         errno = saved;
         return;
     }
@@ -376,7 +380,7 @@ static void vg_on_exit(int status, void *arg)
     e.pid = (uint32_t)st.pid;
     memcpy(e.start_event_id, st.start_id, 16);
     e.exit_status = status;
-    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    if (vg_getrusage(RUSAGE_SELF, &ru) == 0) {
         e.user_cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
                         (uint64_t)ru.ru_utime.tv_usec * 1000u;
         e.system_cpu_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
@@ -433,8 +437,8 @@ static void vg_init(int argc, char **argv, char **envp)
     memset(&s, 0, sizeof(s));
     /* The kernel put the ids in the auxiliary vector: no system calls. */
     s.uid = (uint32_t)getauxval(AT_UID);
-    s.pid = (uint32_t)getpid();
-    n = readlink("/proc/self/exe", text, PATH_MAX - 1);
+    s.pid = (uint32_t)vg_getpid();
+    n = vg_readlink("/proc/self/exe", text, PATH_MAX - 1);
     text[n > 0 ? n : 0] = '\0';
     used = (size_t)(n > 0 ? n : 0) + 1;
     if (!wanted((uid_t)s.uid, text, (pid_t)s.pid)) {
@@ -446,7 +450,7 @@ static void vg_init(int argc, char **argv, char **envp)
     env.time_unix_nano = now_ns(CLOCK_REALTIME);
     st.start_mono_ns = now_ns(CLOCK_MONOTONIC);
     st.pid = (pid_t)s.pid;
-    s.ppid = (uint32_t)getppid();
+    s.ppid = (uint32_t)vg_getppid();
     s.gid = (uint32_t)getauxval(AT_GID);
     s.euid = (uint32_t)getauxval(AT_EUID);
     s.egid = (uint32_t)getauxval(AT_EGID);
@@ -454,26 +458,42 @@ static void vg_init(int argc, char **argv, char **envp)
     s.argc = argc;
     s.argv = argv;
     s.envp = envp;
-    cwd = getcwd(text + used, PATH_MAX);
+    cwd = vg_getcwd(text + used, PATH_MAX);
     s.cwd = cwd;
     if (cwd != NULL) {
         used += strlen(cwd) + 1;
     }
-    for (i = 0; i < cfg.n_jobs; i++) {
-        const struct vg_job_source *j = &cfg.jobs[i];
-        const char *id = vg_env_get(envp, j->id);
+    /*
+     * The job variables of every scheduler and the module variables in one
+     * pass over the environment (which can hold hundreds of entries).
+     */
+    {
+        const char *names[3 * VG_LIST_MAX + 2];
+        const char *values[3 * VG_LIST_MAX + 2];
+        size_t n = 0;
 
-        if (id != NULL && *id != '\0') {
-            s.job_scheduler = j->scheduler;
-            s.job_id = id;
-            s.job_step = *j->step != '\0' ? vg_env_get(envp, j->step) : NULL;
-            s.job_array = *j->array != '\0' ? vg_env_get(envp, j->array)
-                                            : NULL;
-            break;
+        for (i = 0; i < cfg.n_jobs; i++) {
+            names[n++] = cfg.jobs[i].id;
+            names[n++] = cfg.jobs[i].step;
+            names[n++] = cfg.jobs[i].array;
         }
+        names[n++] = "LOADEDMODULES";
+        names[n++] = "_LMFILES_";
+        vg_env_get_many(envp, names, n, values);
+        for (i = 0; i < cfg.n_jobs; i++) {
+            const char *id = values[3 * i];
+
+            if (id != NULL && *id != '\0') {
+                s.job_scheduler = cfg.jobs[i].scheduler;
+                s.job_id = id;
+                s.job_step = values[3 * i + 1];
+                s.job_array = values[3 * i + 2];
+                break;
+            }
+        }
+        s.loaded_modules = values[n - 2];
+        s.module_files = values[n - 1];
     }
-    s.loaded_modules = vg_env_get(envp, "LOADEDMODULES");
-    s.module_files = vg_env_get(envp, "_LMFILES_");
     s.cgroup = read_cgroup(text + used, VG_VALUE_MAX + 1);
     s.has_boot_id = read_boot_id(boot_text, s.boot_id);
     if (!s.has_boot_id) {
@@ -489,7 +509,7 @@ static void vg_init(int argc, char **argv, char **envp)
     s.build_id = scan.exe_build_id;
     s.build_id_len = scan.exe_build_id_len;
 
-    if (uname(&uts) == 0) {
+    if (vg_uname(&uts) == 0) {
         memcpy(st.host, uts.nodename, sizeof(st.host));
     }
     {

@@ -3,27 +3,29 @@
 
 #include <errno.h>
 #include <sys/socket.h>
-#include <unistd.h>
+
+#include "vigil/sys.h"
 
 int vg_send(const struct vg_collector *c, const void *p, size_t n)
 {
-    ssize_t sent;
+    long sent;
     int rc = 0;
     int fd;
 
     if (c->family == 0) {
         return -EDESTADDRREQ;
     }
-    fd = socket(c->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    fd = vg_socket(c->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        return -errno;
+        return fd;
     }
-    sent = sendto(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL, &c->addr.sa, c->len);
+    sent = vg_sendto(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL, &c->addr.sa,
+                     c->len);
     if (sent < 0) {
-        rc = -errno;
+        rc = (int)sent;
     } else if ((size_t)sent != n) {
         rc = -EMSGSIZE;
     }
-    close(fd);
+    vg_close(fd);
     return rc;
 }

@@ -5,7 +5,10 @@
  * UDP socket this process drains), in rotating order so drift hits all
  * three alike. Prints medians in microseconds.
  *
- *   build/bench [rounds-scale]     (default 1)
+ *   build/bench [rounds-scale [other-library.so]]     (scale default 1)
+ *
+ * With a second library (an older build, say), a fifth column runs it to
+ * the UDP collector in the same rotation, for before/after comparisons.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,18 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CONFIGS 4
+#define CONFIGS 5
 #define MAX_ROUNDS 2000
 
-static const char *const config_names[CONFIGS] = {"baseline", "floor",
-                                                  "vigil udp", "vigil unix"};
+static const char *const config_names[CONFIGS] = {
+    "baseline", "floor", "vigil udp", "vigil unix", "other udp"};
 static double samples[CONFIGS][MAX_ROUNDS];
+/* CPU time of the child (user + system, from wait4): immune to waiting
+ * for a busy CPU, so steadier than wall time on a loaded machine. */
+static double cpu_samples[CONFIGS][MAX_ROUNDS];
+static double last_cpu_us;
 
 static double now_us(void)
 {
@@ -53,13 +61,16 @@ static double run_once(char *const argv[], char *const envp[])
     double t0 = now_us();
     pid_t pid;
     int status;
+    struct rusage ru;
 
     if (posix_spawn(&pid, argv[0], NULL, NULL, argv, envp) != 0) {
         perror("posix_spawn");
         exit(1);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
     }
+    last_cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench: %s failed\n", argv[0]);
         exit(1);
@@ -84,6 +95,8 @@ int main(int argc, char **argv)
     static char floor_env[4200];
     static char config_env[4200];
     static char unix_env[4200];
+    static char other_env[4200];
+    int configs = argc > 2 ? 5 : 4;
     char unix_conf[] = "/tmp/vigil-bench-unix-XXXXXX";
     char unix_path[] = "/tmp/vigil-bench-sock-XXXXXX";
     struct sockaddr_un su;
@@ -189,13 +202,21 @@ int main(int argc, char **argv)
     envs[3][1] = preload_env;
     envs[3][2] = unix_env;
     envs[3][3] = NULL;
+    if (argc > 2) {
+        snprintf(other_env, sizeof(other_env), "LD_PRELOAD=%s", argv[2]);
+    }
+    envs[4][0] = "PATH=/usr/bin:/bin";
+    envs[4][1] = other_env;
+    envs[4][2] = config_env;
+    envs[4][3] = NULL;
 
-    printf("%-20s %8s %8s %8s %8s %8s %8s %8s\n", "median us",
-           "baseline", "floor", "udp", "unix", "floor +", "udp +",
-           "unix +");
+    printf("%-20s %8s %8s %8s %8s %8s %8s %8s", "median us", "baseline",
+           "floor", "udp", "unix", "floor +", "udp +", "unix +");
+    printf(configs > 4 ? " %8s\n" : "\n", "other +");
     for (p = 0; p < sizeof(programs) / sizeof(programs[0]); p++) {
         int rounds = (int)(programs[p].rounds * scale);
         double med[CONFIGS];
+        double cpu[CONFIGS];
         int r;
         int c;
 
@@ -205,27 +226,39 @@ int main(int argc, char **argv)
         if (rounds > MAX_ROUNDS) {
             rounds = MAX_ROUNDS;
         }
-        for (c = 0; c < CONFIGS; c++) { /* warm the page cache */
+        for (c = 0; c < configs; c++) { /* warm the page cache */
             run_once(programs[p].argv, envs[c]);
             run_once(programs[p].argv, envs[c]);
         }
         expected += 2 * 2 * 2;
         datagrams += drain(sock) + drain(usock);
         for (r = 0; r < rounds; r++) {
-            for (c = 0; c < CONFIGS; c++) {
-                int k = (r + c) % CONFIGS;
+            for (c = 0; c < configs; c++) {
+                int k = (r + c) % configs;
 
                 samples[k][r] = run_once(programs[p].argv, envs[k]);
+                cpu_samples[k][r] = last_cpu_us;
             }
             datagrams += drain(sock) + drain(usock);
             expected += 4;
         }
-        for (c = 0; c < CONFIGS; c++) {
+        for (c = 0; c < configs; c++) {
             med[c] = median(samples[c], rounds);
+            cpu[c] = median(cpu_samples[c], rounds);
         }
-        printf("%-20s %8.0f %8.0f %8.0f %8.0f %+8.0f %+8.0f %+8.0f\n",
+        printf("%-20s %8.0f %8.0f %8.0f %8.0f %+8.0f %+8.0f %+8.0f",
                programs[p].name, med[0], med[1], med[2], med[3],
                med[1] - med[0], med[2] - med[0], med[3] - med[0]);
+        if (configs > 4) {
+            printf(" %+8.0f", med[4] - med[0]);
+        }
+        printf("\n%-20s %8.0f %8.0f %8.0f %8.0f %+8.0f %+8.0f %+8.0f",
+               "  cpu time", cpu[0], cpu[1], cpu[2], cpu[3], cpu[1] - cpu[0],
+               cpu[2] - cpu[0], cpu[3] - cpu[0]);
+        if (configs > 4) {
+            printf(" %+8.0f", cpu[4] - cpu[0]);
+        }
+        printf("\n");
     }
     printf("rounds rotate %s, %s, %s, %s; %ld datagrams received, %ld "
            "expected at least\n",

@@ -4,6 +4,7 @@
  * parser, built with AddressSanitizer and UBSan. Any out-of-bounds read or
  * undefined behaviour aborts the run. Deterministic seed, about a second.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,38 @@ int main(int argc, char **argv)
         vg_config_apply_text(&cfg, text, n);
         vg_pattern_match(text, "SOME_NAME", 9, 1);
         free(text);
+
+        /* The library's IPv4 parser accepts exactly what inet_pton does. */
+        {
+            char addr[24];
+            char spec[48];
+            struct in_addr a;
+            size_t len = rnd() % 20;
+
+            for (k = 0; k < len; k++) {
+                static const char digits[] = "0123456789..0125";
+
+                addr[k] = digits[rnd() % (sizeof(digits) - 1)];
+            }
+            addr[len] = '\0';
+            if (rnd() % 4 == 0) {
+                snprintf(addr, sizeof(addr), "%u.%u.%u.%u", rnd() % 300,
+                         rnd() % 256, rnd() % 260, rnd() % 256);
+            }
+            snprintf(spec, sizeof(spec), "udp://%s:9", addr);
+            if ((vg_collector_parse(spec, &col) == 0) !=
+                (inet_pton(AF_INET, addr, &a) == 1)) {
+                printf("FAIL %s:%d IPv4 parser differs from inet_pton on "
+                       "\"%s\"\n", __FILE__, __LINE__, addr);
+                return 1;
+            }
+            if (col.family == AF_INET &&
+                memcmp(&col.addr.in.sin_addr, &a, 4) != 0) {
+                printf("FAIL %s:%d IPv4 address differs on \"%s\"\n",
+                       __FILE__, __LINE__, addr);
+                return 1;
+            }
+        }
     }
     printf("PASS %s:%d %ld random inputs\n", __FILE__, __LINE__, rounds);
     return 0;

@@ -541,6 +541,33 @@ static void test_config(void)
     unlink(keypath);
 }
 
+/* One pass for many names gives what one vg_env_get per name gives. */
+static void test_env_get_many(void)
+{
+    char *envp[] = {"LOADEDMODULESX=no", "LOADEDMODULES=gcc/13", "A=1",
+                    "SLURM_JOB_ID=42",   "LOADEDMODULES=later", "=odd",
+                    "NOEQUALS",          NULL};
+    const char *names[] = {"LOADEDMODULES", "SLURM_JOB_ID", "", NULL,
+                           "MISSING", "A"};
+    const char *values[6];
+    size_t i;
+    int same = 1;
+
+    vg_env_get_many(envp, names, 6, values);
+    CHECK(values[0] != NULL && strcmp(values[0], "gcc/13") == 0,
+          "first exact occurrence, not a longer name");
+    CHECK(values[1] != NULL && strcmp(values[1], "42") == 0, "job id");
+    CHECK(values[2] == NULL && values[3] == NULL,
+          "empty and NULL names find nothing");
+    CHECK(values[4] == NULL, "missing name");
+    for (i = 0; i < 6; i++) {
+        if (names[i] != NULL && names[i][0] != '\0') {
+            same &= values[i] == vg_env_get(envp, names[i]);
+        }
+    }
+    CHECK(same, "same answers as vg_env_get");
+}
+
 int main(void)
 {
     test_pb();
@@ -549,6 +576,7 @@ int main(void)
     test_notes();
     test_trim();
     test_config();
+    test_env_get_many();
     printf("%d passed, %d failed\n", check_passed, check_failed);
     return check_failed == 0 ? 0 : 1;
 }

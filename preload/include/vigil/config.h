@@ -123,6 +123,17 @@ int vg_collector_parse(const char *spec, struct vg_collector *out);
 int vg_pattern_match(const char *pattern, const char *name, size_t name_len,
                      int fold);
 
+/** Most names vg_env_get_many looks up at once. */
+#define VG_ENV_MANY_MAX 128
+
+/**
+ * Looks up n (<= VG_ENV_MANY_MAX) names in one pass over envp: values[i]
+ * is the value of the first names[i]=... entry, or NULL (also for a NULL
+ * or empty name).
+ */
+void vg_env_get_many(char *const *envp, const char *const *names, size_t n,
+                     const char **values);
+
 /** Value of an environment variable in envp, or NULL. */
 const char *vg_env_get(char *const *envp, const char *name);
 

@@ -284,4 +284,51 @@ describe('runSink against the real Kafka', () => {
       ),
     );
   }, 150_000);
+
+  it('drains on stop: an in-flight write finishes and is committed', async () => {
+    const t = await topics(1);
+    await produce(t.topic, values(10));
+    let writing!: () => void;
+    const inFlight = new Promise<void>((resolve) => (writing = resolve));
+    const sink = createMemorySink(async () => {
+      writing();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    });
+    const worker = await start(t, sink, { 'batch.maxEvents': 100 });
+    await inFlight;
+    await worker.stop();
+    expect(sink.stored.length).toBe(10);
+    expect((await committed(t.topic, t.group)).get(0)).toBe(10n);
+  }, 120_000);
+
+  it('gives up a write that outlives drainTimeoutMs: aborted, not committed, delivered again later', async () => {
+    const t = await topics(1);
+    await produce(t.topic, values(5));
+    let aborted = false;
+    const stuck: Sink = {
+      healthcheck: async () => undefined,
+      close: async () => undefined,
+      write: (_batch, signal) =>
+        new Promise<void>((_resolve, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new RetryableError('writing: aborted', { errorType: 'timeout' }));
+          }),
+        ),
+    };
+    const worker = await start(t, stuck, { drainTimeoutMs: 500 });
+    await waitFor('the write to start', async () =>
+      (
+        await worker.telemetry.registry.getSingleMetricAsString('component_received_events_total')
+      ).includes(' 5'),
+    );
+    const began = Date.now();
+    await worker.stop();
+    expect(Date.now() - began).toBeLessThan(5000);
+    expect(aborted).toBe(true);
+    expect((await committed(t.topic, t.group)).get(0) ?? -1n).toBeLessThan(0n); // nothing committed
+    const again = createMemorySink();
+    await start(t, again);
+    await waitFor('redelivery', () => again.stored.length >= 5);
+  }, 120_000);
 });

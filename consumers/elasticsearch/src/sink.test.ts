@@ -141,6 +141,26 @@ describe('elasticsearch sink', () => {
     expect(await storedDocs(sink, prefix)).toHaveLength(4);
   }, 60_000);
 
+  it("stores the enrich worker's JSON documents as they are, in the same daily index as mapped protobuf events", async () => {
+    const sink = newSink();
+    await sink.healthcheck();
+    const prefix = prefixOf(sink);
+    const [proto] = processEvents(codec, 1, 1_790_000_000_000_000_000n);
+    const enriched = {
+      '@timestamp': '2026-09-21T14:13:20.000000001Z',
+      event: { id: '0199e2a0-0000-7000-8000-00000000e001', kind: 'event', category: ['process'], type: ['start'], action: 'process-started', module: 'vigil', dataset: 'vigil.process' },
+      host: { name: 'node001' },
+      process: { entity_id: '0199e2a0-0000-7000-8000-00000000e001', pid: 7, executable: '/usr/bin/true', args: ['true'] },
+      user: { id: '1001', name: 'alice' },
+      vigil: { event_id: '0199e2a0-0000-7000-8000-00000000e001', modules: [{ name: 'gcc', version: '12.2.0' }], binary: { class: 'system' }, signature: { status: 'valid' } },
+    };
+    const json = { ...proto!, value: Buffer.from(JSON.stringify(enriched)), key: Buffer.from(enriched.event.id), offset: '1000' };
+    await sink.write([proto!, json], new AbortController().signal);
+    const docs = await storedDocs(sink, prefix);
+    expect(docs.map((d) => d._index)).toEqual([`${prefix}-process-2026.09.21`, `${prefix}-process-2026.09.21`]);
+    expect(docs.find((d) => d._id === enriched.event.id)!._source).toEqual(enriched);
+  }, 60_000);
+
   it('sends a record that is not a Vigil event to the dead-letter path, not the whole batch', async () => {
     const sink = newSink();
     await sink.healthcheck();

@@ -10,7 +10,6 @@ import type { Logger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import type { Sink } from '@vigil/pipeline/sink';
 import { createRecordDecoder, type RecordDecoder } from '@vigil/documents/decode';
-import { toEcsDocument } from '@vigil/documents/ecs';
 import { createAdaptiveSize } from './adaptive.js';
 import { bulkLines, classifyItems, cutRequests, indexName, type BulkDoc, type BulkResponse } from './bulk.js';
 import type { ElasticsearchConfig } from './config.js';
@@ -299,11 +298,11 @@ export function createElasticsearchSink(
       const rejected: string[] = [];
       for (const event of batch) {
         try {
-          const record = await decoder.decode(event);
+          const read = await decoder.read(event);
           docs.push({
-            index: indexName(config.indexPrefix, record.family, record.timeUnixNano),
-            id: record.eventId,
-            doc: toEcsDocument(record),
+            index: indexName(config.indexPrefix, read.family, read.timeUnixNano),
+            id: read.eventId,
+            doc: read.document,
           });
         } catch (error) {
           if (!(error instanceof PermanentError)) throw error;

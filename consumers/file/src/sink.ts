@@ -9,7 +9,6 @@ import type { Logger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import type { Sink } from '@vigil/pipeline/sink';
 import { createRecordDecoder, type RecordDecoder } from '@vigil/documents/decode';
-import { toEcsDocument } from '@vigil/documents/ecs';
 import type { FileConfig } from './config.js';
 import { createMutex, run } from './files.js';
 import { createJsonlFiles } from './jsonl.js';
@@ -88,13 +87,15 @@ export function createFileSink(config: FileSinkConfig, deps: FileSinkDeps): File
         const sessionEvents: Array<{ id: string; message: vigil.session.v1.ISessionEvent; host: string; time: bigint }> = [];
         for (const event of batch) {
           try {
-            const record = await decoder.decode(event);
-            const doc = toEcsDocument(record) as Record<string, Record<string, unknown>>;
-            if (config.jsonl.includeRaw) doc.vigil = { ...doc.vigil, raw: event.value.toString('base64') };
-            const lines = byFamily.get(record.family) ?? [];
-            lines.push({ id: record.eventId, text: JSON.stringify(doc) });
-            byFamily.set(record.family, lines);
-            if (record.family === 'session' && config.asciicast.enabled) {
+            const read = await decoder.read(event);
+            const record = read.record;
+            let doc = read.document as Record<string, unknown>;
+            // A prepared JSON document is its own raw form; a protobuf record keeps its bytes.
+            if (config.jsonl.includeRaw && record) doc = { ...doc, vigil: { ...(doc.vigil as object), raw: event.value.toString('base64') } };
+            const lines = byFamily.get(read.family) ?? [];
+            lines.push({ id: read.eventId, text: JSON.stringify(doc) });
+            byFamily.set(read.family, lines);
+            if (record?.family === 'session' && config.asciicast.enabled) {
               const message = record.message as vigil.session.v1.ISessionEvent;
               if (message.sessionId?.length === 16) {
                 sessionEvents.push({ id: formatUuid(message.sessionId), message, host: record.envelope.host ?? '', time: record.timeUnixNano });

@@ -2,9 +2,12 @@ import { z } from 'zod';
 import { secret } from '@vigil/config/config';
 import { workerConfigShape } from '@vigil/pipeline/config';
 
-/** What the sinks read by default: the verify worker's output, one topic per family. */
+/**
+ * What the sinks read by default: process events as the enrich worker's ECS documents (JSON), the
+ * other families as the verify worker passed them on (protobuf, mapped to ECS by the sink).
+ */
 export const DEFAULT_INPUT_TOPICS = [
-  'vigil.process.verified.v1',
+  'vigil.process.enriched.v1',
   'vigil.session.verified.v1',
   'vigil.status.verified.v1',
   'vigil.trace.verified.v1',

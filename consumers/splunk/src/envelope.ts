@@ -1,4 +1,4 @@
-import type { VigilRecord } from '@vigil/documents/decode';
+import type { SinkEvent } from '@vigil/documents/decode';
 import type { EcsDocument } from '@vigil/documents/ecs';
 
 /**
@@ -29,7 +29,8 @@ export function hecTime(timeUnixNano: bigint): number {
 }
 
 /** The envelope of one event: time, host, source, sourcetype per family, index, the ECS document, indexed fields. */
-export function toEnvelope(record: VigilRecord, doc: EcsDocument, options: EnvelopeOptions): HecEnvelope {
+export function toEnvelope(record: SinkEvent, options: EnvelopeOptions): HecEnvelope {
+  const doc: EcsDocument = record.document;
   const d = doc as Record<string, any>;
   const fields: Record<string, string> = { event_id: record.eventId, family: record.family };
   const put = (name: string, value: unknown) => {
@@ -42,7 +43,7 @@ export function toEnvelope(record: VigilRecord, doc: EcsDocument, options: Envel
   put('job_id', d.vigil?.job?.id);
   put('session_id', d.vigil?.session?.id);
   put('service_state', d.vigil?.status?.state);
-  const host = record.family === 'status' ? d.host?.name : record.envelope.host;
+  const host = record.family === 'status' ? d.host?.name : record.host;
   return {
     time: hecTime(record.timeUnixNano),
     ...(host ? { host } : {}),

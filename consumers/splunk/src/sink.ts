@@ -8,7 +8,6 @@ import type { Logger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import type { Sink } from '@vigil/pipeline/sink';
 import { createRecordDecoder, type RecordDecoder } from '@vigil/documents/decode';
-import { toEcsDocument } from '@vigil/documents/ecs';
 import type { SplunkConfig } from './config.js';
 import { classifyAnswer, toEnvelope } from './envelope.js';
 import { createHecHttp } from './hec.js';
@@ -150,9 +149,9 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
       const rejected: string[] = [];
       for (const event of batch) {
         try {
-          const record = await decoder.decode(event);
+          const record = await decoder.read(event);
           if (accepted.has(record.eventId)) continue; // sent by an earlier attempt of this batch
-          const envelope = toEnvelope(record, toEcsDocument(record), config);
+          const envelope = toEnvelope(record, config);
           envelopes.push({ id: record.eventId, text: JSON.stringify(envelope) });
         } catch (error) {
           if (!(error instanceof PermanentError)) throw error;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyAnswer, hecTime, toEnvelope } from './envelope.js';
 import { configSchema } from './config.js';
 import { newChannel, splitConcatenatedJson, startHecReceiver } from './testkit/hec-receiver.js';
-import type { VigilRecord } from '@vigil/documents/decode';
+import type { SinkEvent } from '@vigil/documents/decode';
 
 describe('classifyAnswer', () => {
   it.each([
@@ -36,15 +36,16 @@ describe('classifyAnswer', () => {
 });
 
 describe('toEnvelope', () => {
-  const record = {
+  const doc = { host: { name: 'ce01' }, event: { action: 'state-change' }, vigil: { status: { state: 'critical' } } };
+  const record: SinkEvent = {
     family: 'status',
     eventId: '0190f000-0000-7000-8000-000000000001',
     timeUnixNano: 1_790_000_000_123_456_789n,
-    envelope: { host: 'poller01' },
-  } as unknown as VigilRecord;
+    host: 'poller01',
+    document: doc,
+  };
   it('gives time in seconds (ms precision), the monitored host, sourcetype per family, flat indexed fields', () => {
-    const doc = { host: { name: 'ce01' }, event: { action: 'state-change' }, vigil: { status: { state: 'critical' } } };
-    const envelope = toEnvelope(record, doc, { source: 'vigil', sourcetypePrefix: 'vigil:', index: 'grid' });
+    const envelope = toEnvelope(record, { source: 'vigil', sourcetypePrefix: 'vigil:', index: 'grid' });
     expect(envelope).toEqual({
       time: 1790000000.123,
       host: 'ce01',

@@ -6,6 +6,7 @@ import { formatUuid, newEventId, toBigInt } from '@vigil/pipeline/events';
 import { sampleEvents } from '@vigil/pipeline/testing';
 import type { VigilRecord } from './decode.js';
 import { toEcsDocument } from './ecs.js';
+import { parseTimestamp } from './decode.js';
 
 function recordOf(family: string, message: object, verify?: VigilRecord['verify']): VigilRecord {
   const envelope = (message as { envelope: vigil.envelope.v1.IEnvelope }).envelope;
@@ -58,7 +59,10 @@ describe('toEcsDocument', () => {
     expect(doc.process.args[3]).toBe('.\ufffd\ufffd/a'); // invalid UTF-8 replaced, not dropped
     expect(doc.process.env_vars).toEqual(['OMP_NUM_THREADS=8', 'GITHUB_TOKEN=<redacted>']);
     expect(doc.vigil.job).toEqual({ scheduler: 'slurm', id: '123456', step: '0', array_index: '7' });
-    expect(doc.vigil.modules).toEqual(['gcc/12.2.0', 'openmpi/4.1.6']);
+    expect(doc.vigil.modules).toEqual([
+      { name: 'gcc', version: '12.2.0', file: '/etc/modulefiles/gcc/12.2.0' },
+      { name: 'openmpi', version: '4.1.6', file: '/etc/modulefiles/openmpi/4.1.6' },
+    ]);
     expect(doc.vigil.binary.signature_status).toBe('unknown');
     expect(doc.vigil.signature).toEqual({ key_id: 'site-2026', status: 'valid' });
     expect(doc.vigil.shared_objects[1].watermark_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -118,5 +122,18 @@ describe('toEcsDocument', () => {
     const doc = toEcsDocument(recordOf('session', m)) as Record<string, any>;
     expect(doc.source).toBeUndefined();
     expect(doc.process.entry_leader.entry_meta).toEqual({ type: 'terminal' });
+  });
+});
+
+describe('parseTimestamp', () => {
+  it.each([
+    ['2026-09-21T14:13:20.000000001Z', 1_790_000_000_000_000_001n],
+    ['2026-09-21T14:13:20.5Z', 1_790_000_000_500_000_000n],
+    ['2026-09-21T14:13:20Z', 1_790_000_000_000_000_000n],
+    ['2026-09-21 14:13:20Z', undefined],
+    ['2026-09-21T14:13:20+02:00', undefined],
+    [42, undefined],
+  ])('%s → %s', (text, expected) => {
+    expect(parseTimestamp(text)).toBe(expected);
   });
 });

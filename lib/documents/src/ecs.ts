@@ -131,8 +131,15 @@ function processDocument(record: VigilRecord, m: vigil.process.v1.IProcessEvent)
             array_index: s.job.arrayIndex || undefined,
           }
         : undefined,
-      modules: (s.loadedModules ?? []).map(text),
-      module_files: (s.moduleFiles ?? []).map(text),
+      // The same shape as the enrich worker's documents, so both can share an index.
+      modules: (s.loadedModules ?? []).map((m, i) => {
+        const name = text(m).trim().replace(/\/+$/, '');
+        const at = name.lastIndexOf('/');
+        const file = text(s.moduleFiles?.[i]) || undefined;
+        return at <= 0
+          ? { name, version: '', file }
+          : { name: name.slice(0, at), version: name.slice(at + 1), file };
+      }),
       cgroup: text(s.cgroup) || undefined,
       build_id: hex(s.buildId),
       boot_id: bootId,

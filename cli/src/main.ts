@@ -6,6 +6,7 @@ import { registerPollCommand } from './commands/poll.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerRecCommand } from './commands/rec.js';
 import { registerGatewayCommand } from './commands/gateway.js';
+import { registerKibanaCommand } from './commands/kibana.js';
 
 /**
  * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
@@ -27,6 +28,7 @@ registerPollCommand(program);
 registerWorkerCommand(program);
 registerRecCommand(program);
 registerGatewayCommand(program);
+registerKibanaCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (a missing Java, a port in use) carry a message meant for the user.

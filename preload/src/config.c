@@ -111,13 +111,13 @@ static int parse_uint(const char *v, unsigned long max, unsigned long *out)
 
 static int parse_bool(const char *v, int *out)
 {
-    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
-        strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+    if (vg_strcmp(v, "1") == 0 || vg_strcmp(v, "true") == 0 ||
+        vg_strcmp(v, "yes") == 0 || vg_strcmp(v, "on") == 0) {
         *out = 1;
         return 0;
     }
-    if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 ||
-        strcmp(v, "no") == 0 || strcmp(v, "off") == 0 || *v == '\0') {
+    if (vg_strcmp(v, "0") == 0 || vg_strcmp(v, "false") == 0 ||
+        vg_strcmp(v, "no") == 0 || vg_strcmp(v, "off") == 0 || *v == '\0') {
         *out = 0;
         return 0;
     }
@@ -343,7 +343,7 @@ int vg_config_set(struct vg_config *c, const char *key, const char *value)
     size_t i;
 
     for (i = 0; i < N_KEYS; i++) {
-        if (strcmp(keys[i].name, key) == 0) {
+        if (vg_strcmp(keys[i].name, key) == 0) {
             return keys[i].set(c, value);
         }
     }
@@ -598,11 +598,17 @@ static int load_key(struct vg_config *c)
 int vg_config_load(struct vg_config *c, char *const *envp, int secure)
 {
     char text[VG_CONFIG_FILE_MAX];
+
+    return vg_config_load_with(c, envp, secure, text);
+}
+
+int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
+                        char *text)
+{
     const char *path = VG_CONFIG_PATH;
+    const char *values[N_KEYS];
     ssize_t n;
     int rc = 0;
-
-    const char *values[N_KEYS];
 
     memset(values, 0, sizeof(values));
     vg_config_defaults(c);
@@ -622,7 +628,7 @@ int vg_config_load(struct vg_config *c, char *const *envp, int secure)
             path = p;
         }
     }
-    n = read_file(path, text, sizeof(text));
+    n = read_file(path, text, VG_CONFIG_FILE_MAX);
     if (n > 0) {
         vg_config_apply_text(c, text, (size_t)n);
     }

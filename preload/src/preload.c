@@ -52,6 +52,7 @@ struct state {
  * header, the start of the text arena, of the object table and of out.
  */
 static _Alignas(4096) uint8_t out[VG_OUT_CAP];
+_Static_assert(sizeof(out) >= VG_CONFIG_FILE_MAX, "config file read in out");
 /* Objects at start, then those found at exit (dlopened). */
 static struct vg_object objects[VG_OBJECTS_MAX];
 /* exe, then cwd, then the cgroup line, packed one after the other. */
@@ -424,7 +425,9 @@ static void vg_init(int argc, char **argv, char **envp)
     size_t i;
     int rc;
 
-    rc = vg_config_load(&cfg, envp, getauxval(AT_SECURE) != 0);
+    /* out is free until the start record: the config file is read there. */
+    rc = vg_config_load_with(&cfg, envp, getauxval(AT_SECURE) != 0,
+                             (char *)out);
     if (rc != 0) {
         debug("key file unusable, sending unsigned; error", rc);
     }

@@ -22,7 +22,9 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD = os.path.join(ROOT, "build")
-LIB = os.path.join(BUILD, "libvigil-preload.so")
+# VIGIL_TEST_LIB: another build of the library (make e2e-generic).
+LIB = os.path.abspath(os.environ.get(
+    "VIGIL_TEST_LIB", os.path.join(BUILD, "libvigil-preload.so")))
 PROG = os.path.join(BUILD, "prog")
 KEY = bytes(range(32))
 KEY_ID = "e2e-key"

@@ -109,6 +109,15 @@ int vg_config_apply_text(struct vg_config *c, const char *text, size_t n);
 int vg_config_load(struct vg_config *c, char *const *envp, int secure);
 
 /**
+ * vg_config_load reading the file into scratch (at least
+ * VG_CONFIG_FILE_MAX bytes, clobbered) instead of 8 KB of stack: the
+ * library passes its output buffer, whose page it touches anyway, and
+ * saves a stack page fault per process.
+ */
+int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
+                        char *scratch);
+
+/**
  * Parses a collector: "udp://<IPv4>:<port>", "udp://[<IPv6>]:<port>" or
  * "unix:<path>". Host names are rejected (-EINVAL) without any lookup: a
  * DNS query in every process start would stall hosts when DNS is down.

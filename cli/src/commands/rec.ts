@@ -11,20 +11,34 @@ import { catFile, playFile } from '@vigil/recorder/play';
 export function registerRecCommand(program: Command): void {
   program
     .command('rec')
-    .description('record a terminal session: your shell (or --command) in a pty, streamed to the gateway')
+    .description(
+      'record a terminal session: your shell (or --command) in a pty, streamed to the gateway',
+    )
     .argument('[file]', 'also write an asciicast file')
-    .option('--command <command>', 'run this command instead of an interactive shell (-c is the global --config)')
+    .option(
+      '--command <command>',
+      'run this command instead of an interactive shell (-c is the global --config)',
+    )
     .option('-l, --login', 'start the shell as a login shell')
     .option('--input', 'record keystrokes too (never while echo is off)')
     .option('--format <version>', 'asciicast version of the file: 2 or 3')
-    .action(async (file: string | undefined, opts: { command?: string; login?: boolean; input?: boolean; format?: string }) => {
-      const flags: Record<string, unknown> = {};
-      if (file) flags['file.path'] = file;
-      if (opts.input) flags.input = true;
-      if (opts.format) flags['file.version'] = Number(opts.format);
-      const config = loadRecorderConfig({ file: program.opts<{ config?: string }>().config, env: process.env, flags });
-      process.exitCode = await runRec(config, { command: opts.command, login: opts.login });
-    });
+    .action(
+      async (
+        file: string | undefined,
+        opts: { command?: string; login?: boolean; input?: boolean; format?: string },
+      ) => {
+        const flags: Record<string, unknown> = {};
+        if (file) flags['file.path'] = file;
+        if (opts.input) flags.input = true;
+        if (opts.format) flags['file.version'] = Number(opts.format);
+        const config = loadRecorderConfig({
+          file: program.opts<{ config?: string }>().config,
+          env: process.env,
+          flags,
+        });
+        process.exitCode = await runRec(config, { command: opts.command, login: opts.login });
+      },
+    );
 
   program
     .command('play')

@@ -50,16 +50,33 @@ export function parseCast(text: string): Cast {
     if (!header) {
       const h = value as Record<string, unknown>;
       if (h.version === 2 && typeof h.width === 'number' && typeof h.height === 'number') {
-        header = { version: 2, cols: h.width, rows: h.height, timestamp: h.timestamp as number, command: h.command as string };
+        header = {
+          version: 2,
+          cols: h.width,
+          rows: h.height,
+          timestamp: h.timestamp as number,
+          command: h.command as string,
+        };
       } else if (h.version === 3 && typeof h.term === 'object' && h.term !== null) {
         const term = h.term as Record<string, unknown>;
-        header = { version: 3, cols: Number(term.cols), rows: Number(term.rows), timestamp: h.timestamp as number, command: h.command as string };
+        header = {
+          version: 3,
+          cols: Number(term.cols),
+          rows: Number(term.rows),
+          timestamp: h.timestamp as number,
+          command: h.command as string,
+        };
       } else {
         throw new CastError(`reading asciicast: line ${n + 1}: not an asciicast v2 or v3 header`);
       }
       continue;
     }
-    if (!Array.isArray(value) || value.length < 3 || typeof value[0] !== 'number' || typeof value[1] !== 'string') {
+    if (
+      !Array.isArray(value) ||
+      value.length < 3 ||
+      typeof value[0] !== 'number' ||
+      typeof value[1] !== 'string'
+    ) {
       throw new CastError(`reading asciicast: line ${n + 1}: expected [time, code, data]`);
     }
     clock = header.version === 2 ? value[0] : clock + value[0];

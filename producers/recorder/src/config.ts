@@ -1,4 +1,4 @@
-import { hostname, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { configTable, loadConfig } from '@vigil/config/config';
 import { z } from 'zod';
@@ -33,9 +33,8 @@ const stateDir = (): string =>
 export const recorderConfigSchema = z.strictObject({
   host: z
     .string()
-    .min(1)
-    .default(() => hostname())
-    .describe('Host name in every event. Default: the host name'),
+    .default('')
+    .describe('Host name in every event. Empty: the machine\u2019s host name'),
   shell: z
     .string()
     .optional()
@@ -43,7 +42,9 @@ export const recorderConfigSchema = z.strictObject({
   shellIntegration: z
     .boolean()
     .default(true)
-    .describe('Inject command marks into bash (PS0, PROMPT_COMMAND) and zsh (preexec, precmd) for command events'),
+    .describe(
+      'Inject command marks into bash (PS0, PROMPT_COMMAND) and zsh (preexec, precmd) for command events',
+    ),
   input: z
     .boolean()
     .default(false)
@@ -63,18 +64,32 @@ export const recorderConfigSchema = z.strictObject({
         .int()
         .min(64 * 1024)
         .default(16 * 1024 * 1024)
-        .describe('Events held in memory while the gateway is slow or away; beyond, they are dropped and reported'),
-      reconnectInitialMs: z.int().positive().default(200).describe('First wait before reconnecting'),
-      reconnectMaxMs: z.int().positive().default(10_000).describe('Longest wait between reconnects'),
+        .describe(
+          'Events held in memory while the gateway is slow or away; beyond, they are dropped and reported',
+        ),
+      reconnectInitialMs: z
+        .int()
+        .positive()
+        .default(200)
+        .describe('First wait before reconnecting'),
+      reconnectMaxMs: z
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('Longest wait between reconnects'),
       closeTimeoutMs: z
         .int()
         .min(0)
         .default(500)
-        .describe('At the end, how long to keep sending before the rest goes to the spool directory'),
+        .describe(
+          'At the end, how long to keep sending before the rest goes to the spool directory',
+        ),
       spoolDir: z
         .string()
         .default('')
-        .describe('Where unsent events are kept between sessions (sent by the next session). Empty: $XDG_STATE_HOME/vigil/recorder (~/.local/state/vigil/recorder)'),
+        .describe(
+          'Where unsent events are kept between sessions (sent by the next session). Empty: $XDG_STATE_HOME/vigil/recorder (~/.local/state/vigil/recorder)',
+        ),
       spoolDirMaxBytes: z
         .int()
         .min(0)
@@ -85,7 +100,10 @@ export const recorderConfigSchema = z.strictObject({
   file: z
     .strictObject({
       path: z.string().min(1).optional().describe('Also write an asciicast file here'),
-      version: z.union([z.literal(2), z.literal(3)]).default(2).describe('asciicast version of the file'),
+      version: z
+        .union([z.literal(2), z.literal(3)])
+        .default(2)
+        .describe('asciicast version of the file'),
     })
     .prefault({}),
   batch: z
@@ -96,7 +114,11 @@ export const recorderConfigSchema = z.strictObject({
         .max(512 * 1024)
         .default(64 * 1024)
         .describe('Output bytes per event at most'),
-      maxDelayMs: z.int().min(0).default(20).describe('How long output waits for more before it becomes an event'),
+      maxDelayMs: z
+        .int()
+        .min(0)
+        .default(20)
+        .describe('How long output waits for more before it becomes an event'),
     })
     .prefault({}),
 });
@@ -111,7 +133,11 @@ export const RECORDER_ENV_PREFIX = 'VIGIL_RECORDER_';
  * @throws {ConfigError} naming every bad key.
  */
 export function loadRecorderConfig(
-  options: { file?: string | undefined; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> } = {},
+  options: {
+    file?: string | undefined;
+    env?: NodeJS.ProcessEnv;
+    flags?: Record<string, unknown>;
+  } = {},
 ): RecorderConfig {
   return loadConfig(recorderConfigSchema, {
     section: RECORDER_SECTION,
@@ -124,5 +150,8 @@ export function loadRecorderConfig(
 
 /** The README table of every setting. Pure. */
 export function recorderConfigTable(): string {
-  return configTable(recorderConfigSchema, { section: RECORDER_SECTION, envPrefix: RECORDER_ENV_PREFIX });
+  return configTable(recorderConfigSchema, {
+    section: RECORDER_SECTION,
+    envPrefix: RECORDER_ENV_PREFIX,
+  });
 }

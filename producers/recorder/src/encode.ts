@@ -45,7 +45,9 @@ export interface DroppedReport {
 }
 
 /** The protobuf body of an event; undefined for events the gateway does not carry (command-start). */
-export function sessionBody(event: SessionEvent | DroppedReport): Partial<vigil.session.v1.ISessionEvent> | undefined {
+export function sessionBody(
+  event: SessionEvent | DroppedReport,
+): Partial<vigil.session.v1.ISessionEvent> | undefined {
   switch (event.type) {
     case 'start': {
       const i = event.info;
@@ -97,7 +99,9 @@ export function sessionBody(event: SessionEvent | DroppedReport): Partial<vigil.
         },
       };
     case 'dropped':
-      return { dropped: { bytes: u64(event.bytes), events: u64(event.events), reason: event.reason } };
+      return {
+        dropped: { bytes: u64(event.bytes), events: u64(event.events), reason: event.reason },
+      };
   }
 }
 

@@ -30,10 +30,20 @@ export type SessionEvent =
   | { readonly type: 'start'; readonly offsetNs: bigint; readonly info: StartInfo }
   | { readonly type: 'output'; readonly offsetNs: bigint; readonly data: Buffer }
   | { readonly type: 'input'; readonly offsetNs: bigint; readonly data: Buffer }
-  | { readonly type: 'resize'; readonly offsetNs: bigint; readonly cols: number; readonly rows: number }
+  | {
+      readonly type: 'resize';
+      readonly offsetNs: bigint;
+      readonly cols: number;
+      readonly rows: number;
+    }
   | { readonly type: 'marker'; readonly offsetNs: bigint; readonly label: string }
   /** A command began (from the shell's marks); the complete `command` event follows at its end. */
-  | { readonly type: 'command-start'; readonly offsetNs: bigint; readonly text: Buffer; readonly cwd: Buffer }
+  | {
+      readonly type: 'command-start';
+      readonly offsetNs: bigint;
+      readonly text: Buffer;
+      readonly cwd: Buffer;
+    }
   | {
       readonly type: 'command';
       readonly offsetNs: bigint;

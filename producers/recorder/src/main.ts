@@ -21,7 +21,10 @@ async function main(): Promise<number> {
       config: { type: 'string' },
     },
   });
-  const file = values.config ?? process.env.VIGIL_CONFIG ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  const file =
+    values.config ??
+    process.env.VIGIL_CONFIG ??
+    (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
   const flags: Record<string, unknown> = {};
   const path = values.file ?? positionals[0];
   if (path) flags['file.path'] = path;

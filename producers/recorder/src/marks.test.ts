@@ -23,7 +23,9 @@ function scanAll(chunks: Buffer[]): { shown: Buffer; marks: Mark[]; order: strin
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 describe('mark scanner', () => {
-  const stream = b('before\x1b]133;C;/home/u%3Bx;ls -l %25 \xff\x07middle\x1b]133;D;2\x1b\\after\x1b]133;A\x07\x1b]0;title\x07end');
+  const stream = b(
+    'before\x1b]133;C;/home/u%3Bx;ls -l %25 \xff\x07middle\x1b]133;D;2\x1b\\after\x1b]133;A\x07\x1b]0;title\x07end',
+  );
 
   it('cuts out its own marks, keeps every other byte, in order', () => {
     const { shown, marks, order } = scanAll([stream]);
@@ -49,7 +51,10 @@ describe('mark scanner', () => {
 
   it('holds a possible mark start at the end of a read, and flushes it as data', () => {
     const shown: string[] = [];
-    const scanner = createMarkScanner({ data: (x) => shown.push(x.toString('latin1')), mark: () => undefined });
+    const scanner = createMarkScanner({
+      data: (x) => shown.push(x.toString('latin1')),
+      mark: () => undefined,
+    });
     scanner.push(b('abc\x1b]13'));
     expect(shown).toEqual(['abc']);
     expect(scanner.holding).toBe(true);
@@ -60,7 +65,10 @@ describe('mark scanner', () => {
 
   it('passes a lone ESC (vim, arrow keys) through at once when it is not followed by ]', () => {
     const shown: string[] = [];
-    const scanner = createMarkScanner({ data: (x) => shown.push(x.toString('latin1')), mark: () => undefined });
+    const scanner = createMarkScanner({
+      data: (x) => shown.push(x.toString('latin1')),
+      mark: () => undefined,
+    });
     scanner.push(b('\x1b[A\x1bx'));
     expect(shown.join('')).toBe('\x1b[A\x1bx');
     expect(scanner.holding).toBe(false);

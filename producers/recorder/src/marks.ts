@@ -54,7 +54,11 @@ export function parseMark(body: Buffer): Mark | undefined {
     case 'C': {
       const split = rest.indexOf(0x3b);
       if (split < 0) return undefined;
-      return { kind: 'command-start', cwd: percentDecode(rest.subarray(0, split)), text: percentDecode(rest.subarray(split + 1)) };
+      return {
+        kind: 'command-start',
+        cwd: percentDecode(rest.subarray(0, split)),
+        text: percentDecode(rest.subarray(split + 1)),
+      };
     }
     case 'D': {
       const status = Number(rest.toString('latin1'));
@@ -65,7 +69,9 @@ export function parseMark(body: Buffer): Mark | undefined {
     case 'X': {
       const [nonce, status] = rest.toString('latin1').split(';');
       const exitStatus = Number(status);
-      return nonce && Number.isInteger(exitStatus) ? { kind: 'exit', nonce, exitStatus } : undefined;
+      return nonce && Number.isInteger(exitStatus)
+        ? { kind: 'exit', nonce, exitStatus }
+        : undefined;
     }
     default:
       return undefined;

@@ -13,7 +13,13 @@ const v2 = [
   '[23.0,"o","d"]',
 ].join('\n');
 
-const v3 = ['{"version":3,"term":{"cols":80,"rows":24}}', '# a comment', '[0.5,"o","a"]', '[1.0,"o","b"]', '[0.25,"x","0"]'].join('\n');
+const v3 = [
+  '{"version":3,"term":{"cols":80,"rows":24}}',
+  '# a comment',
+  '[0.5,"o","a"]',
+  '[1.0,"o","b"]',
+  '[0.25,"x","0"]',
+].join('\n');
 
 describe('asciicast reading', () => {
   it('reads v2 (absolute times) and v3 (intervals) into one timeline', () => {
@@ -33,7 +39,9 @@ describe('asciicast reading', () => {
   });
 
   it('caps idle time', () => {
-    expect(limitIdle(parseCast(v2).events, 2).map((e) => e.time)).toEqual([0.5, 1, 1.5, 3.5, 4.5, 5.5, 6.5]);
+    expect(limitIdle(parseCast(v2).events, 2).map((e) => e.time)).toEqual([
+      0.5, 1, 1.5, 3.5, 4.5, 5.5, 6.5,
+    ]);
   });
 });
 
@@ -41,7 +49,11 @@ describe('player', () => {
   function setup() {
     let t = 0;
     let written = '';
-    const player = createPlayer({ cast: parseCast(v2), write: (s) => (written += s), now: () => t });
+    const player = createPlayer({
+      cast: parseCast(v2),
+      write: (s) => (written += s),
+      now: () => t,
+    });
     return { player, advance: (s: number) => (t += s), written: () => written };
   }
 
@@ -78,7 +90,12 @@ describe('player', () => {
 
   it('plays to the end in real time and resolves', async () => {
     let written = '';
-    const player = createPlayer({ cast: parseCast(v2), write: (s) => (written += s), speed: 64, idleTimeLimit: 0.5 });
+    const player = createPlayer({
+      cast: parseCast(v2),
+      write: (s) => (written += s),
+      speed: 64,
+      idleTimeLimit: 0.5,
+    });
     await player.done;
     expect(written).toBe('abcd');
   });

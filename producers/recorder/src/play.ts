@@ -54,7 +54,8 @@ export function createPlayer(options: PlayerOptions): Player {
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
 
-  const current = (): number => (playing ? Math.min(end, position + (now() - base) * speed) : position);
+  const current = (): number =>
+    playing ? Math.min(end, position + (now() - base) * speed) : position;
   const apply = (e: CastEvent): void => {
     if (e.code === 'o') options.write(e.data);
   };
@@ -94,7 +95,9 @@ export function createPlayer(options: PlayerOptions): Player {
     const at = current();
     const list = events.filter(match);
     // Backwards skips the mark just passed (within a second), so pressing twice goes further.
-    const found = forward ? list.find((e) => e.time > at + 1e-6) : list.filter((e) => e.time < at - 1).pop();
+    const found = forward
+      ? list.find((e) => e.time > at + 1e-6)
+      : list.filter((e) => e.time < at - 1).pop();
     if (found) seek(found.time);
     else if (!forward) seek(0);
   };
@@ -201,6 +204,9 @@ export async function playFile(
 }
 
 /** Writes a file's output to stdout at once. */
-export function catFile(path: string, write: (text: string) => void = (t) => process.stdout.write(t)): void {
+export function catFile(
+  path: string,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): void {
   write(castOutput(parseCast(readFileSync(path, 'utf8'))));
 }

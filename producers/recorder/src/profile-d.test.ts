@@ -25,12 +25,20 @@ function setup(conf: string) {
   const marker = join(dir, 'broken-ran');
   writeFileSync(join(dir, 'broken'), `#!/bin/sh\ntouch ${marker}\nexit 254\n`);
   chmodSync(join(dir, 'broken'), 0o755);
-  return { dir, marker, env: { HOME: dir, SHELL: '/bin/bash', VIGIL_REC_CONF: join(dir, 'rec.conf') } };
+  return {
+    dir,
+    marker,
+    env: { HOME: dir, SHELL: '/bin/bash', VIGIL_REC_CONF: join(dir, 'rec.conf') },
+  };
 }
 
 function startOuter(dir: string, env: Record<string, string>): Tmux {
   tmux = createTmux(`vigil-profile-${process.pid}-${Date.now()}`);
-  tmux.start(`bash --rcfile ${dir}/outer.rc -i; echo "OUTER=$?"; exec sleep 600`, { cols: 100, rows: 30 }, env);
+  tmux.start(
+    `bash --rcfile ${dir}/outer.rc -i; echo "OUTER=$?"; exec sleep 600`,
+    { cols: 100, rows: 30 },
+    env,
+  );
   return tmux;
 }
 
@@ -39,7 +47,11 @@ describe('profile.d snippet', () => {
     const { dir, env } = setup(`VIGIL_REC_BIN=${BIN}\n`);
     gateway = await listenFrames();
     const g = gateway;
-    const t = startOuter(dir, { ...env, VIGIL_RECORDER_GATEWAY_ADDRESS: `unix:${g.path}`, VIGIL_RECORDER_GATEWAY_SPOOL_DIR: join(dir, 'spool') });
+    const t = startOuter(dir, {
+      ...env,
+      VIGIL_RECORDER_GATEWAY_ADDRESS: `unix:${g.path}`,
+      VIGIL_RECORDER_GATEWAY_SPOOL_DIR: join(dir, 'spool'),
+    });
     await waitFor('the recorded prompt', () => t.screen().includes('rec$'), 15_000);
     await waitFor('the start event', () => g.frames[0]?.event.start);
     // The recorded login shell read /etc/profile again (and so this snippet): still one recorder.
@@ -48,11 +60,16 @@ describe('profile.d snippet', () => {
     t.send('exit 5', 'Enter');
     await waitFor('the outer shell to end with 5', () => t.screen().includes('OUTER=5'));
     expect(g.frames.filter((f) => f.event.start)).toHaveLength(1);
-    expect((await waitFor('the end', () => g.frames.find((f) => f.event.end))).event.end!.exitStatus).toBe(5);
+    expect(
+      (await waitFor('the end', () => g.frames.find((f) => f.event.end))).event.end!.exitStatus,
+    ).toBe(5);
   }, 30_000);
 
   it('gives a normal shell when the recorder cannot start, and skips excluded users', async () => {
-    for (const conf of ['VIGIL_REC_BIN=$DIR/broken\n', `VIGIL_REC_BIN=$DIR/broken\nVIGIL_REC_EXCLUDE_USERS="nobody ${userInfo().username}"\n`]) {
+    for (const conf of [
+      'VIGIL_REC_BIN=$DIR/broken\n',
+      `VIGIL_REC_BIN=$DIR/broken\nVIGIL_REC_EXCLUDE_USERS="nobody ${userInfo().username}"\n`,
+    ]) {
       const { dir, env, marker } = setup(conf);
       const t = startOuter(dir, env);
       await waitFor('the normal prompt', () => t.screen().includes('outer$'), 15_000);
@@ -65,10 +82,17 @@ describe('profile.d snippet', () => {
 
   it('never starts for a shell without a terminal (scp, sftp, rsync, ssh host command)', () => {
     const { env, marker } = setup('VIGIL_REC_BIN=$DIR/broken\n');
-    const result = spawnSync('bash', ['-ic', `. ${SNIPPET}; echo plain`], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    const result = spawnSync('bash', ['-ic', `. ${SNIPPET}; echo plain`], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     expect(result.stdout).toContain('plain');
     expect(existsSync(marker)).toBe(false);
-    const login = spawnSync('sh', ['-c', `. ${SNIPPET}; echo plain`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const login = spawnSync('sh', ['-c', `. ${SNIPPET}; echo plain`], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     expect(login.stdout).toContain('plain');
     expect(existsSync(marker)).toBe(false);
   });

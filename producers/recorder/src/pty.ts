@@ -34,9 +34,11 @@ interface NativePty {
 let native: NativePty | undefined;
 function loadNative(): NativePty {
   // The prebuilt binary of @lydell/node-pty (no install script, no compiler needed).
-  native ??= (createRequire(import.meta.url)('@lydell/node-pty/requireBinary') as {
-    requireBinary(file: string): NativePty;
-  }).requireBinary('pty.node');
+  native ??= (
+    createRequire(import.meta.url)('@lydell/node-pty/requireBinary') as {
+      requireBinary(file: string): NativePty;
+    }
+  ).requireBinary('pty.node');
   return native;
 }
 

@@ -1,5 +1,5 @@
 import { readlinkSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatUuid, newEventId } from '@vigil/pipeline/events';
@@ -37,7 +37,8 @@ export function shellInvocation(
   options: RecOptions & { integration: boolean; env: NodeJS.ProcessEnv },
 ): { file: string; args: string[]; env: Record<string, string>; integrated: boolean } {
   const name = basename(shell);
-  if (options.command !== undefined) return { file: shell, args: ['-c', options.command], env: {}, integrated: false };
+  if (options.command !== undefined)
+    return { file: shell, args: ['-c', options.command], env: {}, integrated: false };
   if (options.integration && name === 'bash') {
     return {
       file: shell,
@@ -50,7 +51,10 @@ export function shellInvocation(
     return {
       file: shell,
       args: options.login ? ['-i', '-l'] : ['-i'],
-      env: { ZDOTDIR: `${SHELL_DIR}zsh`, VIGIL_REC_USER_ZDOTDIR: options.env.ZDOTDIR || options.env.HOME || '' },
+      env: {
+        ZDOTDIR: `${SHELL_DIR}zsh`,
+        VIGIL_REC_USER_ZDOTDIR: options.env.ZDOTDIR || options.env.HOME || '',
+      },
       integrated: true,
     };
   }
@@ -71,7 +75,11 @@ export async function runRec(config: RecorderConfig, options: RecOptions = {}): 
   const shell = config.shell || env.SHELL || '/bin/sh';
   const sessionId = newEventId();
   const sessionText = formatUuid(sessionId);
-  const invocation = shellInvocation(shell, { ...options, integration: config.shellIntegration, env });
+  const invocation = shellInvocation(shell, {
+    ...options,
+    integration: config.shellIntegration,
+    env,
+  });
   const stdin = process.stdin;
   const stdout = process.stdout;
   const isTty = stdin.isTTY && stdout.isTTY;
@@ -88,7 +96,12 @@ export async function runRec(config: RecorderConfig, options: RecOptions = {}): 
     outputs.push(
       createGatewayOutput({
         address,
-        context: { sessionId, host: config.host, producerId: `recorder/${sessionText}`, startUnixNano },
+        context: {
+          sessionId,
+          host: config.host || hostname(),
+          producerId: `recorder/${sessionText}`,
+          startUnixNano,
+        },
         spoolMaxBytes: config.gateway.spoolMaxBytes,
         reconnectInitialMs: config.gateway.reconnectInitialMs,
         reconnectMaxMs: config.gateway.reconnectMaxMs,
@@ -99,7 +112,8 @@ export async function runRec(config: RecorderConfig, options: RecOptions = {}): 
       }),
     );
   }
-  if (config.file.path) outputs.push(createAsciicastOutput({ path: config.file.path, version: config.file.version }));
+  if (config.file.path)
+    outputs.push(createAsciicastOutput({ path: config.file.path, version: config.file.version }));
 
   const user = userInfo();
   if (isTty) stdin.setRawMode(true);
@@ -127,7 +141,12 @@ export async function runRec(config: RecorderConfig, options: RecOptions = {}): 
       outputs,
       stdin,
       stdout,
-      ...(isTty ? { terminalSize: () => ({ cols: stdout.columns, rows: stdout.rows }), resizeSource: stdout } : {}),
+      ...(isTty
+        ? {
+            terminalSize: () => ({ cols: stdout.columns, rows: stdout.rows }),
+            resizeSource: stdout,
+          }
+        : {}),
       batch: config.batch,
       clock: () => process.hrtime.bigint(),
       origin: offsetOrigin,

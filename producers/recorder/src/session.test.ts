@@ -58,7 +58,19 @@ async function record(command: string, options: { gatewayOutput?: boolean } = {}
     args: ['-c', command],
     env: process.env,
     cwd: dir,
-    info: { user: 'u', uid: 0, tty: '', term: 'xterm', shell: '/bin/sh', command: [command], cols: 120, rows: 40, sshClient: '', jobId: '', inputRecorded: false },
+    info: {
+      user: 'u',
+      uid: 0,
+      tty: '',
+      term: 'xterm',
+      shell: '/bin/sh',
+      command: [command],
+      cols: 120,
+      rows: 40,
+      sshClient: '',
+      jobId: '',
+      inputRecorded: false,
+    },
     outputs,
     stdin: new PassThrough(),
     stdout,
@@ -74,7 +86,9 @@ async function record(command: string, options: { gatewayOutput?: boolean } = {}
 describe('recording a program that exits right after a large output', () => {
   // 2 MB of random bytes (invalid UTF-8 included), in lines so the pty's \n → \r\n is exercised.
   const payload = Buffer.concat(
-    Array.from({ length: 2048 }, () => Buffer.concat([randomBytes(1023).map((b) => (b === 0x0a ? 0x0b : b)), Buffer.from('\n')])),
+    Array.from({ length: 2048 }, () =>
+      Buffer.concat([randomBytes(1023).map((b) => (b === 0x0a ? 0x0b : b)), Buffer.from('\n')]),
+    ),
   );
   const file = join(dir, 'payload.bin');
   writeFileSync(file, payload);
@@ -86,17 +100,21 @@ describe('recording a program that exits right after a large output', () => {
     for (let i = 0; i < 100; i++) {
       // Every tenth run also streams to the gateway stand-in, so both paths are covered.
       const viaGateway = i % 10 === 0;
-      const { result, screen, sessionId } = await record(`cat ${file}; exit 0`, { gatewayOutput: viaGateway });
+      const { result, screen, sessionId } = await record(`cat ${file}; exit 0`, {
+        gatewayOutput: viaGateway,
+      });
       expect(result.exitStatus).toBe(0);
       if (!screen.equals(expected)) lost++;
       expect(result.outputBytes).toBe(BigInt(expected.length));
       if (viaGateway) {
         const mine = () => gateway.frames.filter((f) => sessionId.equals(f.event.sessionId));
         const end = await waitFor('the end event', () => mine().find((f) => f.event.end));
-        expect(end.event.end!.outputBytes.toString()).toBe(String(expected.length));
+        expect(end.event.end!.outputBytes!.toString()).toBe(String(expected.length));
         if (!outputBytes(mine()).equals(expected)) lost++;
         // Numbered 1, 2, 3, ... without a gap.
-        expect(mine().map((f) => Number(f.event.envelope!.sequence))).toEqual(mine().map((_f, n) => n + 1));
+        expect(mine().map((f) => Number(f.event.envelope!.sequence))).toEqual(
+          mine().map((_f, n) => n + 1),
+        );
       }
       runs++;
     }
@@ -104,7 +122,15 @@ describe('recording a program that exits right after a large output', () => {
   }, 120_000);
 
   it('passes the exit status and the signal through', async () => {
-    expect((await record('exit 42')).result).toMatchObject({ exitStatus: 42, signal: 0, reason: 'exit' });
-    expect((await record('kill -TERM $$')).result).toMatchObject({ exitStatus: null, signal: 15, reason: 'signal' });
+    expect((await record('exit 42')).result).toMatchObject({
+      exitStatus: 42,
+      signal: 0,
+      reason: 'exit',
+    });
+    expect((await record('kill -TERM $$')).result).toMatchObject({
+      exitStatus: null,
+      signal: 15,
+      reason: 'signal',
+    });
   });
 });

@@ -46,7 +46,11 @@ export async function listenFrames(path?: string): Promise<FrameListener> {
         if (length > 1024 * 1024) problems.push(`frame of ${length} bytes`);
         if (message[0] !== 0x56 || message[1] !== 0x47) problems.push('bad magic');
         try {
-          frames.push({ version: message[2]!, family: message[3]!, event: vigil.session.v1.SessionEvent.decode(message.subarray(4)) });
+          frames.push({
+            version: message[2]!,
+            family: message[3]!,
+            event: vigil.session.v1.SessionEvent.decode(message.subarray(4)),
+          });
         } catch (error) {
           problems.push(`undecodable: ${(error as Error).message}`);
         }
@@ -72,7 +76,11 @@ export async function listenFrames(path?: string): Promise<FrameListener> {
 }
 
 /** Polls `condition` every 20 ms until it is truthy or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, condition: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | undefined | false,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = condition();
@@ -94,12 +102,25 @@ export interface Tmux {
 }
 
 export function createTmux(name: string): Tmux {
-  const run = (...args: string[]): string => execFileSync('tmux', ['-L', name, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  const run = (...args: string[]): string =>
+    execFileSync('tmux', ['-L', name, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   return {
     run,
     start(command, size = { cols: 100, rows: 30 }, env = {}) {
-      const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'; `).join('');
-      run('new-session', '-d', '-s', 't', '-x', String(size.cols), '-y', String(size.rows), `${exports}${command}`);
+      const exports = Object.entries(env)
+        .map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'; `)
+        .join('');
+      run(
+        'new-session',
+        '-d',
+        '-s',
+        't',
+        '-x',
+        String(size.cols),
+        '-y',
+        String(size.rows),
+        `${exports}${command}`,
+      );
     },
     send(...keys) {
       run('send-keys', '-t', 't', ...keys);

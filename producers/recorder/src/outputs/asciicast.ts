@@ -55,8 +55,23 @@ export function createAsciicastOutput(options: AsciicastOutputOptions): SessionO
             const command = info.command.length > 0 ? info.command.join(' ') : undefined;
             line(
               options.version === 2
-                ? { version: 2, width: info.cols, height: info.rows, timestamp, ...(command ? { command } : {}), env: { SHELL: info.shell, TERM: info.term }, ...options.header }
-                : { version: 3, term: { cols: info.cols, rows: info.rows, type: info.term }, timestamp, ...(command ? { command } : {}), env: { SHELL: info.shell }, ...options.header },
+                ? {
+                    version: 2,
+                    width: info.cols,
+                    height: info.rows,
+                    timestamp,
+                    ...(command ? { command } : {}),
+                    env: { SHELL: info.shell, TERM: info.term },
+                    ...options.header,
+                  }
+                : {
+                    version: 3,
+                    term: { cols: info.cols, rows: info.rows, type: info.term },
+                    timestamp,
+                    ...(command ? { command } : {}),
+                    env: { SHELL: info.shell },
+                    ...options.header,
+                  },
             );
             break;
           }
@@ -82,7 +97,8 @@ export function createAsciicastOutput(options: AsciicastOutputOptions): SessionO
           case 'exit': {
             const rest = decoder.decode();
             if (rest) line([time(event.offsetNs), 'o', rest]);
-            if (options.version === 3) line([time(event.offsetNs), 'x', String(event.exitStatus ?? 128 + event.signal)]);
+            if (options.version === 3)
+              line([time(event.offsetNs), 'x', String(event.exitStatus ?? 128 + event.signal)]);
             break;
           }
         }

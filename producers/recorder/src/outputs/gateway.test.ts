@@ -14,7 +14,14 @@ afterEach(async () => {
 });
 
 const output = (data: Buffer, offsetNs = 1n): SessionEvent => ({ type: 'output', offsetNs, data });
-const exit: SessionEvent = { type: 'exit', offsetNs: 9n, exitStatus: 0, reason: 'exit', signal: 0, outputBytes: 0n };
+const exit: SessionEvent = {
+  type: 'exit',
+  offsetNs: 9n,
+  exitStatus: 0,
+  reason: 'exit',
+  signal: 0,
+  outputBytes: 0n,
+};
 
 function options(path: string, over: Partial<GatewayOutputOptions> = {}): GatewayOutputOptions {
   return {
@@ -44,8 +51,12 @@ describe('gateway output', () => {
     out.event(exit);
     await out.close();
     await waitFor('the end', () => gw.frames.some((f) => f.event.end));
-    expect(outputBytes(gw.frames).toString()).toBe(Array.from({ length: 50 }, (_x, i) => `chunk ${i};`).join(''));
-    expect(gw.frames.map((f) => Number(f.event.envelope!.sequence))).toEqual(gw.frames.map((_f, n) => n + 1));
+    expect(outputBytes(gw.frames).toString()).toBe(
+      Array.from({ length: 50 }, (_x, i) => `chunk ${i};`).join(''),
+    );
+    expect(gw.frames.map((f) => Number(f.event.envelope!.sequence))).toEqual(
+      gw.frames.map((_f, n) => n + 1),
+    );
   });
 
   it('drops past the spool bound and says so with a dropped event, leaving the gap in the sequence', async () => {
@@ -58,7 +69,9 @@ describe('gateway output', () => {
       s.pause();
     });
     await new Promise<void>((resolve) => server.listen(path, resolve));
-    const out = createGatewayOutput(options(path, { spoolMaxBytes: 256 * 1024, closeTimeoutMs: 100 }));
+    const out = createGatewayOutput(
+      options(path, { spoolMaxBytes: 256 * 1024, closeTimeoutMs: 100 }),
+    );
     await waitFor('the connection', () => out.stats().connected);
     const chunk = randomBytes(32 * 1024);
     const started = Date.now();
@@ -76,7 +89,9 @@ describe('gateway output', () => {
     for (let i = 0; i < 400; i++) out2.event(output(chunk));
     out2.event(exit);
     await out2.close();
-    const dropped = await waitFor('the dropped report', () => gw.frames.find((f) => f.event.dropped));
+    const dropped = await waitFor('the dropped report', () =>
+      gw.frames.find((f) => f.event.dropped),
+    );
     const d = dropped.event.dropped!;
     expect(d.reason).toBe('gateway_down');
     expect(Number(d.bytes)).toBe(Number(d.events) * chunk.length);
@@ -92,7 +107,9 @@ describe('gateway output', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-rec-gw-'));
     const spoolDir = join(dir, 'spool');
     const path = join(dir, 'gw.sock');
-    const first = createGatewayOutput(options(path, { spoolDir, spoolDirMaxBytes: 1024 * 1024, closeTimeoutMs: 50 }));
+    const first = createGatewayOutput(
+      options(path, { spoolDir, spoolDirMaxBytes: 1024 * 1024, closeTimeoutMs: 50 }),
+    );
     first.event(output(Buffer.from('from the first session')));
     first.event(exit);
     await first.close();

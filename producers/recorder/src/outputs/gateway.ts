@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { encodeSessionFrame, type DroppedReport, type EnvelopeContext } from '../encode.js';
@@ -106,7 +114,10 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
 
   function open(): void {
     if (closed) return;
-    const s = 'path' in options.address ? connect(options.address.path) : connect(options.address.port, options.address.host);
+    const s =
+      'path' in options.address
+        ? connect(options.address.path)
+        : connect(options.address.port, options.address.host);
     socket = s;
     s.setNoDelay?.(true);
     s.on('connect', () => {
@@ -142,7 +153,9 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
       if (!enqueue(frame, control)) {
         // The sequence number stays used: the gap tells downstream exactly where the loss was.
         lossEvents++;
-        lossBytes += BigInt(event.type === 'output' || event.type === 'input' ? event.data.length : 0);
+        lossBytes += BigInt(
+          event.type === 'output' || event.type === 'input' ? event.data.length : 0,
+        );
         lossReason = connected ? 'spool_full' : 'gateway_down';
         droppedEvents++;
         droppedBytes += event.type === 'output' || event.type === 'input' ? event.data.length : 0;
@@ -208,7 +221,9 @@ function takeLeftovers(dir: string, maxBytes: number): Buffer[] {
   const taken: Buffer[] = [];
   try {
     let total = 0;
-    for (const name of readdirSync(dir).filter((n) => n.endsWith(SPOOL_SUFFIX)).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith(SPOOL_SUFFIX))
+      .sort()) {
       const path = join(dir, name);
       const bytes = readFileSync(path);
       if (total + bytes.length > maxBytes) break;

@@ -1,4 +1,6 @@
 import {
+  close as closeAsync,
+  fsync as fsyncAsync,
   closeSync,
   fstatSync,
   fsyncSync,
@@ -271,9 +273,32 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
     cursorDirty = false;
   }
 
+  /** fsyncs in flight on the thread pool, by fd; a retired fd is closed once its last one ends. */
+  const fsyncsInFlight = new Map<number, number>();
+  const retired = new Set<number>();
+
+  /**
+   * fsync off the main thread (interval policy): a slow disk then delays durability, not the
+   * receipt of datagrams. One at a time per fd.
+   */
+  function fsyncInBackground(fd: number): void {
+    if (fsyncsInFlight.has(fd)) return;
+    fsyncsInFlight.set(fd, 1);
+    fsyncAsync(fd, () => {
+      fsyncsInFlight.delete(fd);
+      if (retired.delete(fd)) closeAsync(fd, () => undefined);
+    });
+  }
+
+  function retire(fd: number): void {
+    if (config.fsync === 'always') fsyncSync(fd);
+    if (config.fsync === 'interval') fsyncInBackground(fd);
+    if (fsyncsInFlight.has(fd)) retired.add(fd);
+    else closeSync(fd);
+  }
+
   function roll(): void {
-    if (config.fsync !== 'never') fsyncSync(writeFd);
-    closeSync(writeFd);
+    retire(writeFd);
     writeSegment++;
     writeFd = openSync(join(config.dir, segmentName(writeSegment)), 'a+');
     writeSize = 0;
@@ -313,7 +338,8 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
       (config.fsync === 'always' ||
         (config.fsync === 'interval' && now() - lastFsync >= config.fsyncIntervalMs))
     ) {
-      fsyncSync(writeFd);
+      if (config.fsync === 'always') fsyncSync(writeFd);
+      else fsyncInBackground(writeFd);
       lastFsync = now();
       dirty = false;
     }
@@ -435,7 +461,8 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
       flush();
       if (config.fsync !== 'never') fsyncSync(writeFd);
       writeCursor(true);
-      closeSync(writeFd);
+      if (fsyncsInFlight.has(writeFd)) retired.add(writeFd);
+      else closeSync(writeFd);
       if (readFd !== undefined) closeSync(readFd);
     },
   };

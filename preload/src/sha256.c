@@ -103,6 +103,9 @@ void vg_sha256_update(struct vg_sha256 *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
 
+    if (n == 0) {
+        return; /* data may be NULL: no memcpy from it */
+    }
     s->total += n;
     if (s->used > 0) {
         size_t take = VG_SHA256_BLOCK - s->used;

@@ -7,7 +7,11 @@ export interface AdaptiveSize {
   /** The current number of documents per request. */
   current(): number;
   /** Feeds one request's result back. */
-  observe(result: { readonly latencyMs: number; readonly rejected: boolean; readonly docs: number }): void;
+  observe(result: {
+    readonly latencyMs: number;
+    readonly rejected: boolean;
+    readonly docs: number;
+  }): void;
 }
 
 /** Options: bounds, start and the latency above which the size shrinks. */

@@ -27,12 +27,17 @@ export function indexName(prefix: string, family: string, timeUnixNano: bigint):
 /** One action line and one source line per document, each ending in a newline (NDJSON). */
 export function bulkLines(docs: readonly BulkDoc[]): string[] {
   return docs.map(
-    (d) => `${JSON.stringify({ create: { _index: d.index, _id: d.id } })}\n${JSON.stringify(d.doc)}\n`,
+    (d) =>
+      `${JSON.stringify({ create: { _index: d.index, _id: d.id } })}\n${JSON.stringify(d.doc)}\n`,
   );
 }
 
 /** Cuts documents (as their bulk lines) into requests of at most `maxDocs` and `maxBytes`. */
-export function cutRequests(lines: readonly string[], maxDocs: number, maxBytes: number): number[][] {
+export function cutRequests(
+  lines: readonly string[],
+  maxDocs: number,
+  maxBytes: number,
+): number[][] {
   const requests: number[][] = [];
   let current: number[] = [];
   let bytes = 0;

@@ -26,11 +26,15 @@ export const configSchema = z
     url: z.string().url().default('http://127.0.0.1:9200').describe('Elasticsearch URL.'),
     username: z.string().optional().describe('Basic auth user (with password).'),
     password: secret(z.string()).optional().describe('Basic auth password (secret).'),
-    apiKey: secret(z.string()).optional().describe('API key, base64 id:key (secret); instead of username/password.'),
+    apiKey: secret(z.string())
+      .optional()
+      .describe('API key, base64 id:key (secret); instead of username/password.'),
     tlsCaFile: z
       .string()
       .optional()
-      .describe("PEM file of the CA that signed Elasticsearch's certificate (verification is always on)."),
+      .describe(
+        "PEM file of the CA that signed Elasticsearch's certificate (verification is always on).",
+      ),
     indexPrefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower case letters, digits, - and _ (an index name prefix)')
@@ -62,7 +66,12 @@ export const configSchema = z
       .describe('Per bulk request; a timeout is retried.'),
     bulk: z
       .strictObject({
-        initialDocs: z.number().int().min(1).default(500).describe('Documents per bulk request at start.'),
+        initialDocs: z
+          .number()
+          .int()
+          .min(1)
+          .default(500)
+          .describe('Documents per bulk request at start.'),
         minDocs: z.number().int().min(1).default(10).describe('Fewest documents per bulk request.'),
         maxDocs: z.number().int().min(1).default(5000).describe('Most documents per bulk request.'),
         maxBytes: z

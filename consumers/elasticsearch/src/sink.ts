@@ -11,7 +11,14 @@ import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import type { Sink } from '@vigil/pipeline/sink';
 import { createRecordDecoder, type RecordDecoder } from '@vigil/documents/decode';
 import { createAdaptiveSize } from './adaptive.js';
-import { bulkLines, classifyItems, cutRequests, indexName, type BulkDoc, type BulkResponse } from './bulk.js';
+import {
+  bulkLines,
+  classifyItems,
+  cutRequests,
+  indexName,
+  type BulkDoc,
+  type BulkResponse,
+} from './bulk.js';
 import type { ElasticsearchConfig } from './config.js';
 import { expiredIndices } from './retention.js';
 
@@ -97,7 +104,9 @@ export function classifyRequestError(step: string, error: unknown): Error {
       return new RetryableError(message, {
         errorType: 'http',
         cause: error,
-        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+        ...(Number.isFinite(retryAfter) && retryAfter > 0
+          ? { retryAfterMs: retryAfter * 1000 }
+          : {}),
       });
     }
     return new PermanentError(message, { errorType: 'http', cause: error });
@@ -232,10 +241,17 @@ export function createElasticsearchSink(
         { signal, requestTimeout: config.requestTimeoutMs },
       );
     } catch (error) {
-      const classified = classifyRequestError(`sending bulk request of ${lines.length} documents`, error);
+      const classified = classifyRequestError(
+        `sending bulk request of ${lines.length} documents`,
+        error,
+      );
       const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
       if (status === 429 || status === 413) {
-        adaptive.observe({ latencyMs: performance.now() - started, rejected: true, docs: lines.length });
+        adaptive.observe({
+          latencyMs: performance.now() - started,
+          rejected: true,
+          docs: lines.length,
+        });
         sizeGauge.set(adaptive.current());
       }
       throw classified;
@@ -306,7 +322,9 @@ export function createElasticsearchSink(
           });
         } catch (error) {
           if (!(error instanceof PermanentError)) throw error;
-          rejected.push(`offset ${event.topic}/${event.partition}/${event.offset}: ${error.message}`);
+          rejected.push(
+            `offset ${event.topic}/${event.partition}/${event.offset}: ${error.message}`,
+          );
         }
       }
       const lines = bulkLines(docs);
@@ -316,7 +334,10 @@ export function createElasticsearchSink(
         let lastReason = '';
         const pendingLines = pending.map((i) => lines[i]!);
         for (const part of cutRequests(pendingLines, adaptive.current(), config.bulk.maxBytes)) {
-          const outcomes = await sendBulk(part.map((i) => pendingLines[i]!), signal);
+          const outcomes = await sendBulk(
+            part.map((i) => pendingLines[i]!),
+            signal,
+          );
           outcomes.forEach((outcome, j) => {
             const docIndex = pending[part[j]!]!;
             if (outcome.kind === 'stored') {
@@ -327,7 +348,9 @@ export function createElasticsearchSink(
               lastReason = `HTTP ${outcome.status} ${outcome.reason}`;
             } else {
               items.inc({ outcome: 'rejected' });
-              rejected.push(`document ${docs[docIndex]!.id} in ${docs[docIndex]!.index}: HTTP ${outcome.status} ${outcome.reason}`);
+              rejected.push(
+                `document ${docs[docIndex]!.id} in ${docs[docIndex]!.index}: HTTP ${outcome.status} ${outcome.reason}`,
+              );
             }
           });
         }

@@ -33,9 +33,20 @@ describe('bulkLines and cutRequests', () => {
 describe('classifyItems', () => {
   it('reads a real mixed response item by item (testdata/bulk-response-mixed.json)', () => {
     const outcomes = classifyItems(bulkFixture, bulkFixture.items.length);
-    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'stored', 'reject', 'retry', 'retry', 'reject', 'retry']);
+    expect(outcomes.map((o) => o.kind)).toEqual([
+      'stored',
+      'stored',
+      'reject',
+      'retry',
+      'retry',
+      'reject',
+      'retry',
+    ]);
     expect(outcomes[1]).toEqual({ kind: 'stored', duplicate: true });
-    expect(outcomes[2]).toMatchObject({ status: 400, reason: expect.stringContaining('document_parsing_exception') });
+    expect(outcomes[2]).toMatchObject({
+      status: 400,
+      reason: expect.stringContaining('document_parsing_exception'),
+    });
     expect(outcomes[3]).toMatchObject({ status: 429 });
   });
   it('refuses a response whose item count differs from the request', () => {
@@ -55,7 +66,10 @@ describe('expiredIndices', () => {
     'other-process-2020.01.01',
   ];
   it('deletes only our daily indices older than the retention', () => {
-    expect(expiredIndices(names, 'vigil', now, 7)).toEqual(['vigil-process-2026.11.14', 'vigil-session-2025.01.01']);
+    expect(expiredIndices(names, 'vigil', now, 7)).toEqual([
+      'vigil-process-2026.11.14',
+      'vigil-session-2025.01.01',
+    ]);
   });
   it('keeps everything with retention 0', () => {
     expect(expiredIndices(names, 'vigil', now, 0)).toEqual([]);
@@ -85,7 +99,11 @@ describe('configSchema', () => {
     const config = configSchema.parse({});
     expect(config.url).toBe('http://127.0.0.1:9200');
     expect(config.kafka.topics).toContain('vigil.session.verified.v1');
-    expect(() => configSchema.parse({ username: 'elastic' })).toThrow(/username and password go together/);
-    expect(() => configSchema.parse({ bulk: { minDocs: 100, initialDocs: 10 } })).toThrow(/minDocs <= initialDocs/);
+    expect(() => configSchema.parse({ username: 'elastic' })).toThrow(
+      /username and password go together/,
+    );
+    expect(() => configSchema.parse({ bulk: { minDocs: 100, initialDocs: 10 } })).toThrow(
+      /minDocs <= initialDocs/,
+    );
   });
 });

@@ -17,7 +17,10 @@ import { processEvents, registerFamilies } from '@vigil/documents/testing';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
 import { configSchema } from './config.js';
 import { createElasticsearchSink } from './sink.js';
-import { createPrivateElasticsearch, type PrivateElasticsearch } from './testkit/private-elasticsearch.js';
+import {
+  createPrivateElasticsearch,
+  type PrivateElasticsearch,
+} from './testkit/private-elasticsearch.js';
 
 /**
  * The issue's "done when" checks, as a worker on the runtime with the real Kafka: Elasticsearch
@@ -59,7 +62,11 @@ async function topics(prefix: string) {
 }
 
 async function produce(topic: string, events: readonly PipelineEvent[]) {
-  await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.key, value: e.value })) });
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: events.map((e) => ({ key: e.key, value: e.value })),
+  });
 }
 
 /** Every `event.id` stored under `prefix`, duplicates included (search_after over all documents). */
@@ -69,7 +76,13 @@ async function storedIds(client: Client, prefix: string): Promise<string[]> {
   let after: unknown[] | undefined;
   for (;;) {
     const page = await client.search<{ event: { id: string } }>(
-      { index: `${prefix}-*`, size: 5000, sort: [{ 'event.id': { order: 'asc' } }, { _doc: { order: 'asc' } }], _source: ['event.id'], ...(after ? { search_after: after as never } : {}) },
+      {
+        index: `${prefix}-*`,
+        size: 5000,
+        sort: [{ 'event.id': { order: 'asc' } }, { _doc: { order: 'asc' } }],
+        _source: ['event.id'],
+        ...(after ? { search_after: after as never } : {}),
+      },
       { ignore: [404] },
     );
     const hits = page.hits?.hits ?? [];
@@ -121,7 +134,8 @@ async function startWorker(flags: Record<string, unknown>): Promise<RunningWorke
       ...flags,
     },
     logger: createLogger('elasticsearch', { level: 'silent' }),
-    createSink: (config, deps) => createElasticsearchSink(config, { logger: deps.logger, registry: deps.telemetry.registry }),
+    createSink: (config, deps) =>
+      createElasticsearchSink(config, { logger: deps.logger, registry: deps.telemetry.registry }),
   });
   cleanups.push(() => worker.stop());
   return worker;
@@ -132,15 +146,29 @@ describe('elasticsearch sink worker', () => {
     const prefix = uniqueName('vw');
     const t = await topics(prefix);
     cleanups.push(() => shared.indices.delete({ index: `${prefix}-*` }, { ignore: [404] }));
-    cleanups.push(() => shared.indices.deleteIndexTemplate({ name: `${prefix}-*` }, { ignore: [404] }));
+    cleanups.push(() =>
+      shared.indices.deleteIndexTemplate({ name: `${prefix}-*` }, { ignore: [404] }),
+    );
     // A conflicting mapping for one day: the document of that day is refused (400), the others are not.
-    await shared.indices.create({ index: `${prefix}-process-2001.09.09`, mappings: { properties: { process: { properties: { pid: { type: 'ip' } } } } } });
+    await shared.indices.create({
+      index: `${prefix}-process-2001.09.09`,
+      mappings: { properties: { process: { properties: { pid: { type: 'ip' } } } } },
+    });
     const good = processEvents(codec, 30, DAY);
     const [bad] = processEvents(codec, 1, 1_000_000_000_000_000_000n);
     const events = [...good.slice(0, 15), bad!, ...good.slice(15)];
     // One partition key for all, so they arrive in one batch.
-    await producer.send({ topic: t.input, acks: -1, messages: events.map((e) => ({ key: 'one', value: e.value })) });
-    await startWorker({ 'kafka.topics': [t.input], 'kafka.groupId': prefix, deadLetterTopic: t.dlq, indexPrefix: prefix });
+    await producer.send({
+      topic: t.input,
+      acks: -1,
+      messages: events.map((e) => ({ key: 'one', value: e.value })),
+    });
+    await startWorker({
+      'kafka.topics': [t.input],
+      'kafka.groupId': prefix,
+      deadLetterTopic: t.dlq,
+      indexPrefix: prefix,
+    });
 
     const dead: Array<{ value: Buffer; headers: Record<string, string> }> = [];
     const consumer = kafka.consumer({ groupId: `${prefix}-dlq-reader` });
@@ -154,7 +182,11 @@ describe('elasticsearch sink worker', () => {
         dead.push({ value: message.value!, headers });
       },
     });
-    await waitFor('the dead letter', async () => dead.length >= 1 && (await count(shared, prefix)) >= 30, 60_000);
+    await waitFor(
+      'the dead letter',
+      async () => dead.length >= 1 && (await count(shared, prefix)) >= 30,
+      60_000,
+    );
     expect(dead).toHaveLength(1);
     expect(dead[0]!.value.equals(bad!.value)).toBe(true);
     expect(dead[0]!.headers['vigil-dlq-origin-topic']).toBe(t.input);
@@ -167,39 +199,54 @@ describe('elasticsearch sink worker', () => {
     const prefix = uniqueName('vk');
     const t = await topics(prefix);
     cleanups.push(() => shared.indices.delete({ index: `${prefix}-*` }, { ignore: [404] }));
-    cleanups.push(() => shared.indices.deleteIndexTemplate({ name: `${prefix}-*` }, { ignore: [404] }));
+    cleanups.push(() =>
+      shared.indices.deleteIndexTemplate({ name: `${prefix}-*` }, { ignore: [404] }),
+    );
     const events = processEvents(codec, 20_000, DAY);
     for (let i = 0; i < events.length; i += 2000) await produce(t.input, events.slice(i, i + 2000));
     const dir = await mkdtemp(join(tmpdir(), 'vigil-es-kill-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const configFile = join(dir, 'vigil.yaml');
-    await writeFile(configFile, JSON.stringify({
-      elasticsearch: {
-        kafka: { brokers: endpoints.kafkaBrokers, topics: [t.input], groupId: prefix },
-        batch: { maxEvents: 1000 },
-        registryUrl: endpoints.registryUrl,
-        url: endpoints.elasticsearchUrl,
-        indexPrefix: prefix,
-        deadLetterTopic: t.dlq,
-        retentionDays: 0,
-        health: { host: '127.0.0.1', port: 0 },
-        logLevel: 'warn',
-      },
-    }));
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        elasticsearch: {
+          kafka: { brokers: endpoints.kafkaBrokers, topics: [t.input], groupId: prefix },
+          batch: { maxEvents: 1000 },
+          registryUrl: endpoints.registryUrl,
+          url: endpoints.elasticsearchUrl,
+          indexPrefix: prefix,
+          deadLetterTopic: t.dlq,
+          retentionDays: 0,
+          health: { host: '127.0.0.1', port: 0 },
+          logLevel: 'warn',
+        },
+      }),
+    );
     const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
     const launch = (): ChildProcess => {
-      const child = spawn(process.execPath, [main, '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [main, '--config', configFile], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       cleanups.push(async () => child.kill('SIGKILL'));
       return child;
     };
     const first = launch();
     let atKill = 0;
-    await waitFor('the first documents', async () => (atKill = await count(shared, prefix)) >= 3000, 120_000);
+    await waitFor(
+      'the first documents',
+      async () => (atKill = await count(shared, prefix)) >= 3000,
+      120_000,
+    );
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     expect(atKill).toBeLessThan(events.length); // killed mid-way
     launch();
-    await waitFor('every document', async () => (await count(shared, prefix)) >= events.length, 180_000);
+    await waitFor(
+      'every document',
+      async () => (await count(shared, prefix)) >= events.length,
+      180_000,
+    );
     expectExactlyOnce(await storedIds(shared, prefix), events);
   }, 360_000);
 
@@ -213,7 +260,14 @@ describe('elasticsearch sink worker', () => {
     await es.start();
     const client = new Client({ node: es.url });
     cleanups.push(() => client.close());
-    await startWorker({ 'kafka.topics': [t.input], 'kafka.groupId': prefix, deadLetterTopic: t.dlq, indexPrefix: prefix, url: es.url, 'batch.maxEvents': 200 });
+    await startWorker({
+      'kafka.topics': [t.input],
+      'kafka.groupId': prefix,
+      deadLetterTopic: t.dlq,
+      indexPrefix: prefix,
+      url: es.url,
+      'batch.maxEvents': 200,
+    });
 
     const produced: PipelineEvent[] = [];
     let producing = true;
@@ -239,8 +293,14 @@ describe('elasticsearch sink worker', () => {
     producing = false;
     await load;
     expect(produced.length - producedBefore).toBeGreaterThan(60 * 60); // the load went on meanwhile
-    await waitFor('every document', async () => (await count(client, prefix)) >= produced.length, 180_000);
+    await waitFor(
+      'every document',
+      async () => (await count(client, prefix)) >= produced.length,
+      180_000,
+    );
     expectExactlyOnce(await storedIds(client, prefix), produced);
-    console.log(`outage ${(downMs / 1000).toFixed(1)} s, ${produced.length} events produced, all indexed once`);
+    console.log(
+      `outage ${(downMs / 1000).toFixed(1)} s, ${produced.length} events produced, all indexed once`,
+    );
   }, 600_000);
 });

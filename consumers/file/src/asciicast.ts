@@ -32,8 +32,12 @@ export function castHeader(
   const timestamp = Number(meta.startUnixNano / 1_000_000_000n);
   const shell = start?.shell ? Buffer.from(start.shell).toString('utf8') : undefined;
   const term = start?.term || undefined;
-  const title = start ? `${start.user || '?'}@${meta.host}${start.tty ? ` ${start.tty}` : ''}` : meta.host;
-  const command = start?.command?.length ? start.command.map((c) => Buffer.from(c).toString('utf8')).join(' ') : undefined;
+  const title = start
+    ? `${start.user || '?'}@${meta.host}${start.tty ? ` ${start.tty}` : ''}`
+    : meta.host;
+  const command = start?.command?.length
+    ? start.command.map((c) => Buffer.from(c).toString('utf8')).join(' ')
+    : undefined;
   if (version === 2) {
     return `${JSON.stringify({
       version: 2,
@@ -91,7 +95,12 @@ export function castEventLines(
     const text = Buffer.from(event.command.text ?? []).toString('utf8');
     lines = [line('m', `$ ${text} [exit ${event.command.exitStatus ?? 0}]`)];
   } else if (event.dropped) {
-    lines = [line('m', `recorder dropped ${toBigInt(event.dropped.bytes)} bytes${event.dropped.reason ? ` (${event.dropped.reason})` : ''}`)];
+    lines = [
+      line(
+        'm',
+        `recorder dropped ${toBigInt(event.dropped.bytes)} bytes${event.dropped.reason ? ` (${event.dropped.reason})` : ''}`,
+      ),
+    ];
   } else if (event.end && version === 3) {
     lines = [line('x', String(event.end.exitStatus ?? 0))];
   }

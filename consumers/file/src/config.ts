@@ -39,7 +39,9 @@ export const configSchema = z.strictObject({
         .int()
         .min(1000)
         .default(3_600_000)
-        .describe('A file is closed this long after it was opened (checked at least every minute).'),
+        .describe(
+          'A file is closed this long after it was opened (checked at least every minute).',
+        ),
       compression: z
         .enum(['none', 'zstd'])
         .default('none')
@@ -48,7 +50,9 @@ export const configSchema = z.strictObject({
       includeRaw: z
         .boolean()
         .default(true)
-        .describe('Add the record value, byte for byte, as base64 in `vigil.raw` (paths and terminal data need not be UTF-8).'),
+        .describe(
+          'Add the record value, byte for byte, as base64 in `vigil.raw` (paths and terminal data need not be UTF-8).',
+        ),
     })
     .prefault({}),
   asciicast: z
@@ -63,7 +67,9 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .default(256)
-        .describe('Open session files kept; the least recently written are closed (and reopened when needed).'),
+        .describe(
+          'Open session files kept; the least recently written are closed (and reopened when needed).',
+        ),
     })
     .prefault({}),
   rememberIds: z
@@ -71,7 +77,9 @@ export const configSchema = z.strictObject({
     .int()
     .min(0)
     .default(500_000)
-    .describe('Event ids remembered per family to skip events written again after a retry or restart.'),
+    .describe(
+      'Event ids remembered per family to skip events written again after a retry or restart.',
+    ),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

@@ -24,7 +24,12 @@ export function run(command: string, args: readonly string[]): Promise<Buffer> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited with ${code}: ${Buffer.concat(err).toString().trim()}`,
+          ),
+        );
     });
   });
 }

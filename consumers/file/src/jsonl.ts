@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@vigil/pipeline/log';
 import { createRecentIds, run, syncDirectory, writeAll } from './files.js';
@@ -39,7 +48,10 @@ export interface JsonlFiles {
   /** Creates directories, finishes what a crash left (partial lines, uncompressed files), reads recent ids. */
   recover(families: readonly string[]): Promise<void>;
   /** Appends lines whose id was not written before; resolves to how many were new. Not durable until flush. */
-  append(family: string, lines: ReadonlyArray<{ readonly id: string; readonly text: string }>): Promise<number>;
+  append(
+    family: string,
+    lines: ReadonlyArray<{ readonly id: string; readonly text: string }>,
+  ): Promise<number>;
   /** fsyncs every file written since the last flush. */
   flush(): Promise<void>;
   /** Closes the files older than maxAgeMs (for idle families). */
@@ -50,7 +62,11 @@ export interface JsonlFiles {
   compressed(): Promise<void>;
 }
 
-const stampOf = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stampOf = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** Reads the ids (`event.id`) of a JSON lines text; returns the length of its complete lines too. */
 function idsOf(text: string): { ids: string[]; completeBytes: number } {
@@ -68,7 +84,11 @@ function idsOf(text: string): { ids: string[]; completeBytes: number } {
   return { ids, completeBytes: Buffer.byteLength(text.slice(0, end)) };
 }
 
-export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () => number = Date.now): JsonlFiles {
+export function createJsonlFiles(
+  options: JsonlOptions,
+  logger: Logger,
+  now: () => number = Date.now,
+): JsonlFiles {
   const families = new Map<string, Family>();
   const compressions = new Set<Promise<void>>();
 
@@ -97,7 +117,12 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
     if (options.compression !== 'zstd' || compressing.has(path)) return;
     compressing.add(path);
     const job = compress(path)
-      .catch((error: unknown) => logger.warn({ path, err: String(error) }, 'compressing a closed file failed; trying again at the next start'))
+      .catch((error: unknown) =>
+        logger.warn(
+          { path, err: String(error) },
+          'compressing a closed file failed; trying again at the next start',
+        ),
+      )
       .finally(() => {
         compressions.delete(job);
         compressing.delete(path);
@@ -118,7 +143,10 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
   }
 
   async function openFile(family: Family, name: string): Promise<OpenFile> {
-    const path = join(family.dir, `${name}-${stampOf(now())}-${randomBytes(3).toString('hex')}.jsonl.open`);
+    const path = join(
+      family.dir,
+      `${name}-${stampOf(now())}-${randomBytes(3).toString('hex')}.jsonl.open`,
+    );
     const handle = await open(path, 'wx');
     await syncDirectory(family.dir);
     return { path, handle, openedAt: now(), bytes: 0, dirty: false };
@@ -130,7 +158,8 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
         const family = familyOf(name);
         await mkdir(family.dir, { recursive: true });
         const entries = (await readdir(family.dir)).sort();
-        for (const entry of entries.filter((e) => e.endsWith('.zst.tmp'))) await rm(join(family.dir, entry));
+        for (const entry of entries.filter((e) => e.endsWith('.zst.tmp')))
+          await rm(join(family.dir, entry));
         for (const entry of entries.filter((e) => e.endsWith('.jsonl.open'))) {
           // Left by a crash: keep its complete lines, close it like a rotation would.
           const path = join(family.dir, entry);
@@ -141,7 +170,10 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
             await handle.truncate(completeBytes);
             await handle.sync();
             await handle.close();
-            logger.warn({ path, cutBytes: size - completeBytes }, 'cut an incomplete last line left by a crash');
+            logger.warn(
+              { path, cutBytes: size - completeBytes },
+              'cut an incomplete last line left by a crash',
+            );
           }
           await rename(path, path.replace(/\.open$/, ''));
         }
@@ -151,10 +183,13 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
         const newest = closed.at(-1);
         if (newest) {
           const path = join(family.dir, newest);
-          const text = newest.endsWith('.zst') ? (await run('zstd', ['-dcq', path])).toString('utf8') : await readFile(path, 'utf8');
+          const text = newest.endsWith('.zst')
+            ? (await run('zstd', ['-dcq', path])).toString('utf8')
+            : await readFile(path, 'utf8');
           idsOf(text).ids.forEach((id) => family.ids.add(id));
         }
-        for (const entry of closed.filter((e) => e.endsWith('.jsonl'))) startCompression(join(family.dir, entry));
+        for (const entry of closed.filter((e) => e.endsWith('.jsonl')))
+          startCompression(join(family.dir, entry));
       }
     },
 
@@ -164,7 +199,12 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
       for (const line of fresh) {
         const data = Buffer.from(`${line.text}\n`, 'utf8');
         let file = family.file;
-        if (file && (file.bytes + data.length > options.maxBytes || now() - file.openedAt >= options.maxAgeMs) && file.bytes > 0) {
+        if (
+          file &&
+          (file.bytes + data.length > options.maxBytes ||
+            now() - file.openedAt >= options.maxAgeMs) &&
+          file.bytes > 0
+        ) {
           await closeFile(family);
           file = undefined;
         }
@@ -191,7 +231,8 @@ export function createJsonlFiles(options: JsonlOptions, logger: Logger, now: () 
 
     async rotateExpired() {
       for (const family of families.values()) {
-        if (family.file && now() - family.file.openedAt >= options.maxAgeMs) await closeFile(family);
+        if (family.file && now() - family.file.openedAt >= options.maxAgeMs)
+          await closeFile(family);
       }
     },
 
@@ -215,7 +256,8 @@ export async function readFamilyLines(dir: string): Promise<string[]> {
     if (!(await stat(path)).isFile()) continue;
     let text: string;
     if (entry.endsWith('.jsonl.zst')) text = (await run('zstd', ['-dcq', path])).toString('utf8');
-    else if (entry.endsWith('.jsonl') || entry.endsWith('.jsonl.open')) text = await readFile(path, 'utf8');
+    else if (entry.endsWith('.jsonl') || entry.endsWith('.jsonl.open'))
+      text = await readFile(path, 'utf8');
     else continue;
     lines.push(...text.split('\n').filter(Boolean));
   }

@@ -23,13 +23,21 @@ interface OpenSession {
 
 export interface SessionFiles {
   /** Adds one session event (in order per session); a no-op for replays and finished sessions. */
-  append(sessionId: string, event: vigil.session.v1.ISessionEvent, meta: { readonly host: string; readonly timeUnixNano: bigint }): Promise<void>;
+  append(
+    sessionId: string,
+    event: vigil.session.v1.ISessionEvent,
+    meta: { readonly host: string; readonly timeUnixNano: bigint },
+  ): Promise<void>;
   /** fsyncs the casts written since the last flush, then their state files. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createSessionFiles(options: { readonly directory: string; readonly version: CastVersion; readonly maxOpenFiles: number }): SessionFiles {
+export function createSessionFiles(options: {
+  readonly directory: string;
+  readonly version: CastVersion;
+  readonly maxOpenFiles: number;
+}): SessionFiles {
   const open_ = new Map<string, OpenSession>();
   const finished = new Set<string>();
   const castPath = (id: string) => join(options.directory, `${id}.cast`);
@@ -54,7 +62,11 @@ export function createSessionFiles(options: { readonly directory: string; readon
     open_.delete(id);
   }
 
-  async function sessionFor(id: string, event: vigil.session.v1.ISessionEvent, meta: { host: string; timeUnixNano: bigint }) {
+  async function sessionFor(
+    id: string,
+    event: vigil.session.v1.ISessionEvent,
+    meta: { host: string; timeUnixNano: bigint },
+  ) {
     const existing = open_.get(id);
     if (existing) {
       open_.delete(id); // move to the most recent end
@@ -63,7 +75,9 @@ export function createSessionFiles(options: { readonly directory: string; readon
     }
     if (finished.has(id)) return undefined;
     await mkdir(options.directory, { recursive: true });
-    const saved = await readFile(statePath(id), 'utf8').then((t) => JSON.parse(t) as CastState).catch(() => undefined);
+    const saved = await readFile(statePath(id), 'utf8')
+      .then((t) => JSON.parse(t) as CastState)
+      .catch(() => undefined);
     if (saved?.finished) {
       finished.add(id);
       return undefined;
@@ -76,11 +90,22 @@ export function createSessionFiles(options: { readonly directory: string; readon
     } else {
       const handle = await open(castPath(id), 'w');
       const startNs = meta.timeUnixNano - toBigInt(event.offsetNs);
-      const header = Buffer.from(castHeader(options.version, event.start ?? undefined, { host: meta.host, startUnixNano: event.start?.startUnixNano ? toBigInt(event.start.startUnixNano) : startNs }));
+      const header = Buffer.from(
+        castHeader(options.version, event.start ?? undefined, {
+          host: meta.host,
+          startUnixNano: event.start?.startUnixNano ? toBigInt(event.start.startUnixNano) : startNs,
+        }),
+      );
       await writeAll(handle, header, 0);
       session = {
         handle,
-        state: { version: options.version, length: header.length, lastSequence: '0', lastOffsetNs: '0', finished: false },
+        state: {
+          version: options.version,
+          length: header.length,
+          lastSequence: '0',
+          lastOffsetNs: '0',
+          finished: false,
+        },
         decoder: new TextDecoder('utf-8'),
         dirty: true,
       };
@@ -100,8 +125,11 @@ export function createSessionFiles(options: { readonly directory: string; readon
       if (!session) return;
       const sequence = toBigInt(event.envelope?.sequence);
       if (sequence > 0n && sequence <= BigInt(session.state.lastSequence)) return; // a replay
-      const { lines, lastOffsetNs } = castEventLines(session.state.version, event, BigInt(session.state.lastOffsetNs), (bytes) =>
-        session.decoder.decode(bytes, { stream: true }),
+      const { lines, lastOffsetNs } = castEventLines(
+        session.state.version,
+        event,
+        BigInt(session.state.lastOffsetNs),
+        (bytes) => session.decoder.decode(bytes, { stream: true }),
       );
       const data = Buffer.from(lines.join(''), 'utf8');
       if (data.length > 0) await writeAll(session.handle, data, session.state.length);

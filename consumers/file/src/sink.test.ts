@@ -10,7 +10,13 @@ import type { PipelineEvent } from '@vigil/pipeline/sink';
 import { describeSinkConformance } from '@vigil/pipeline/testing';
 import { FAMILIES } from '@vigil/schemas/families';
 import { createRecordDecoder } from '@vigil/documents/decode';
-import { framed, framedSampleEvents, processEvents, registerFamilies, sessionMessages } from '@vigil/documents/testing';
+import {
+  framed,
+  framedSampleEvents,
+  processEvents,
+  registerFamilies,
+  sessionMessages,
+} from '@vigil/documents/testing';
 import { ensureStack } from '@vigil/stack/stack';
 import { configSchema } from './config.js';
 import { readFamilyLines } from './jsonl.js';
@@ -42,9 +48,17 @@ async function tempDir() {
   return dir;
 }
 
-function sink(directory: string, overrides: Record<string, unknown> = {}, now?: () => number): FileSink {
+function sink(
+  directory: string,
+  overrides: Record<string, unknown> = {},
+  now?: () => number,
+): FileSink {
   const config = configSchema.parse({ directory, registryUrl, ...overrides });
-  const s = createFileSink(config, { logger, decoder: createRecordDecoder(codec), ...(now ? { now } : {}) });
+  const s = createFileSink(config, {
+    logger,
+    decoder: createRecordDecoder(codec),
+    ...(now ? { now } : {}),
+  });
   cleanups.push(() => s.close());
   return s;
 }
@@ -52,7 +66,8 @@ function sink(directory: string, overrides: Record<string, unknown> = {}, now?: 
 async function storedIds(directory: string): Promise<string[]> {
   const ids: string[] = [];
   for (const f of FAMILIES) {
-    for (const line of await readFamilyLines(join(directory, f.name))) ids.push((JSON.parse(line) as { event: { id: string } }).event.id);
+    for (const line of await readFamilyLines(join(directory, f.name)))
+      ids.push((JSON.parse(line) as { event: { id: string } }).event.id);
   }
   return ids;
 }
@@ -71,7 +86,8 @@ describeSinkConformance({
   storedIds: async (s) => storedIds(dirs.get(s)!),
 });
 
-const sessionEvents = (messages: object[]): PipelineEvent[] => messages.map((m) => framed(codec, 'session', 'vigil.session.v1.SessionEvent', m));
+const sessionEvents = (messages: object[]): PipelineEvent[] =>
+  messages.map((m) => framed(codec, 'session', 'vigil.session.v1.SessionEvent', m));
 
 describe('file sink: JSON lines', () => {
   it('writes one JSON document per line per family, with the record bytes in vigil.raw', async () => {
@@ -85,13 +101,19 @@ describe('file sink: JSON lines', () => {
     const doc = JSON.parse(lines[0]!);
     expect(doc.process.executable).toBe('/opt/site/openmpi/4.1.6/bin/mpirun');
     expect(Buffer.from(doc.vigil.raw, 'base64').equals(events[0]!.value)).toBe(true);
-    expect((await readdir(join(dir, 'process')))[0]).toMatch(/^process-\d{8}T\d{6}Z-[0-9a-f]{6}\.jsonl\.open$/);
+    expect((await readdir(join(dir, 'process')))[0]).toMatch(
+      /^process-\d{8}T\d{6}Z-[0-9a-f]{6}\.jsonl\.open$/,
+    );
   });
 
   it('rotates by size and by age, and compresses closed files with zstd', async () => {
     const dir = await tempDir();
     let clock = Date.UTC(2026, 10, 22, 10);
-    const s = sink(dir, { jsonl: { maxBytes: 8192, maxAgeMs: 60_000, compression: 'zstd' } }, () => clock);
+    const s = sink(
+      dir,
+      { jsonl: { maxBytes: 8192, maxAgeMs: 60_000, compression: 'zstd' } },
+      () => clock,
+    );
     await s.healthcheck();
     const events = processEvents(codec, 40, DAY); // about 1 KB each
     await s.write(events, signal());
@@ -132,7 +154,9 @@ describe('file sink: JSON lines', () => {
     const s = sink(dir);
     const events = processEvents(codec, 2, DAY);
     const garbage = { ...events[0]!, value: Buffer.from('not a record'), offset: '41' };
-    await expect(s.write([events[0]!, garbage, events[1]!], signal())).rejects.toThrow(PermanentError);
+    await expect(s.write([events[0]!, garbage, events[1]!], signal())).rejects.toThrow(
+      PermanentError,
+    );
     expect(await storedIds(dir)).toHaveLength(2);
   });
 
@@ -143,7 +167,9 @@ describe('file sink: JSON lines', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(sink(dir, { jsonl: { compression: 'zstd' } }).healthcheck()).rejects.toThrow(/apt-get install zstd/);
+      await expect(sink(dir, { jsonl: { compression: 'zstd' } }).healthcheck()).rejects.toThrow(
+        /apt-get install zstd/,
+      );
     } finally {
       process.env.PATH = path;
     }
@@ -162,9 +188,17 @@ describe.each([2, 3] as const)('file sink: asciicast v%i', (version) => {
     expect(partial.output).toBe('\x1b[1m$ \x1b[0mmake -j8\r\nprice: ');
     await s.write(sessionEvents(messages.slice(3)), signal());
     const cast = checkAsciicast(await readFile(path, 'utf8'));
-    expect(cast.header).toMatchObject(version === 2 ? { version: 2, width: 120, height: 40, timestamp: 1790000000 } : { version: 3, term: { cols: 120, rows: 40, type: 'xterm-256color' } });
+    expect(cast.header).toMatchObject(
+      version === 2
+        ? { version: 2, width: 120, height: 40, timestamp: 1790000000 }
+        : { version: 3, term: { cols: 120, rows: 40, type: 'xterm-256color' } },
+    );
     expect(cast.output).toBe('\x1b[1m$ \x1b[0mmake -j8\r\nprice: € 5\r\nexit\r\n'); // the € split across chunks is whole
-    expect(cast.events.map((e) => e[1])).toEqual(version === 2 ? ['o', 'o', 'o', 'r', 'm', 'm', 'o'] : ['o', 'o', 'o', 'r', 'm', 'm', 'o', 'x']);
+    expect(cast.events.map((e) => e[1])).toEqual(
+      version === 2
+        ? ['o', 'o', 'o', 'r', 'm', 'm', 'o']
+        : ['o', 'o', 'o', 'r', 'm', 'm', 'o', 'x'],
+    );
     expect(cast.events.find((e) => e[2].startsWith('$ make'))![2]).toBe('$ make -j8 [exit 2]');
     expect(cast.events.at(-1)![0]).toBeCloseTo(version === 2 ? 2.5 : 3, 6);
     // Events of a finished session that arrive again change nothing.

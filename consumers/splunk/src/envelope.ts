@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- free-form JSON documents */
 import type { SinkEvent } from '@vigil/documents/decode';
 import type { EcsDocument } from '@vigil/documents/ecs';
 
@@ -83,9 +84,14 @@ export function classifyAnswer(status: number, body: unknown): HecVerdict {
   }
   if (code !== undefined && code >= 1 && code <= 4) return { kind: 'auth', reason };
   if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (code === 9 || (code !== undefined && code >= 18 && code <= 20)) return { kind: 'retry', reason };
+  if (code === 9 || (code !== undefined && code >= 18 && code <= 20))
+    return { kind: 'retry', reason };
   if (status === 408 || status === 429 || status >= 500) return { kind: 'retry', reason };
   if (code === 10 || code === 11 || code === 14 || code === 16) return { kind: 'config', reason };
   const invalid = answer['invalid-event-number'];
-  return { kind: 'reject', reason, ...(typeof invalid === 'number' ? { invalidEvent: invalid } : {}) };
+  return {
+    kind: 'reject',
+    reason,
+    ...(typeof invalid === 'number' ? { invalidEvent: invalid } : {}),
+  };
 }

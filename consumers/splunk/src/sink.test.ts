@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- free-form JSON documents */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,13 @@ import { createLogger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { describeSinkConformance } from '@vigil/pipeline/testing';
 import { createRecordDecoder } from '@vigil/documents/decode';
-import { framed, framedSampleEvents, processEvents, registerFamilies, sessionMessages } from '@vigil/documents/testing';
+import {
+  framed,
+  framedSampleEvents,
+  processEvents,
+  registerFamilies,
+  sessionMessages,
+} from '@vigil/documents/testing';
 import { ensureStack } from '@vigil/stack/stack';
 import { configSchema } from './config.js';
 import { createSplunkSink, SplunkConfigurationError, type SplunkSink } from './sink.js';
@@ -33,7 +40,11 @@ afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 });
 
-async function receiver(options: Parameters<typeof startHecReceiver>[0] = { tokens: [{ token: 't0k3n', indexes: ['main', 'grid'] }] }) {
+async function receiver(
+  options: Parameters<typeof startHecReceiver>[0] = {
+    tokens: [{ token: 't0k3n', indexes: ['main', 'grid'] }],
+  },
+) {
   const r = await startHecReceiver(options);
   closers.push(() => r.close());
   return r;
@@ -46,7 +57,8 @@ function sink(url: string, overrides: Record<string, unknown> = {}): SplunkSink 
   return s;
 }
 
-const ids = (r: HecReceiver) => r.events.map((e) => (e.envelope.fields as Record<string, string>).event_id!);
+const ids = (r: HecReceiver) =>
+  r.events.map((e) => (e.envelope.fields as Record<string, string>).event_id!);
 const signal = () => new AbortController().signal;
 
 let conformanceReceiver: HecReceiver;
@@ -68,13 +80,28 @@ describe('splunk sink', () => {
     const s = sink(r.url, { index: 'grid' });
     await s.healthcheck();
     const { sessionId, messages } = sessionMessages();
-    await s.write(messages.map((m) => framed(codec, 'session', 'vigil.session.v1.SessionEvent', m)), signal());
+    await s.write(
+      messages.map((m) => framed(codec, 'session', 'vigil.session.v1.SessionEvent', m)),
+      signal(),
+    );
     expect(r.events).toHaveLength(messages.length);
     const first = r.events[0]!;
     expect(first.index).toBe('grid');
-    expect(first.envelope).toMatchObject({ host: 'login01', source: 'vigil', sourcetype: 'vigil:session', time: 1790000000 });
-    expect(first.envelope.fields).toMatchObject({ family: 'session', session_id: sessionId, event_action: 'session-start', user_name: 'alice' });
-    expect(r.events.find((e) => (e.envelope.event as any).event.action === 'command')!.envelope.event).toMatchObject({ process: { exit_code: 2 } });
+    expect(first.envelope).toMatchObject({
+      host: 'login01',
+      source: 'vigil',
+      sourcetype: 'vigil:session',
+      time: 1790000000,
+    });
+    expect(first.envelope.fields).toMatchObject({
+      family: 'session',
+      session_id: sessionId,
+      event_action: 'session-start',
+      user_name: 'alice',
+    });
+    expect(
+      r.events.find((e) => (e.envelope.event as any).event.action === 'command')!.envelope.event,
+    ).toMatchObject({ process: { exit_code: 2 } });
   });
 
   it('splits a batch into requests under maxRequestBytes, all events in order', async () => {
@@ -102,11 +129,15 @@ describe('splunk sink', () => {
   });
 
   it('stops with a clear message on a bad or disabled token, at the healthcheck and on write', async () => {
-    const r = await receiver({ tokens: [{ token: 'other' }, { token: 'disabled', disabled: true }] });
+    const r = await receiver({
+      tokens: [{ token: 'other' }, { token: 'disabled', disabled: true }],
+    });
     const bad = sink(r.url);
     await expect(bad.healthcheck()).rejects.toThrow(SplunkConfigurationError);
     await expect(bad.healthcheck()).rejects.toThrow(/Invalid token.*check splunk.token/);
-    await expect(bad.write(processEvents(codec, 2, DAY), signal())).rejects.toThrow(SplunkConfigurationError);
+    await expect(bad.write(processEvents(codec, 2, DAY), signal())).rejects.toThrow(
+      SplunkConfigurationError,
+    );
     const disabled = sink(r.url, { token: 'disabled' });
     await expect(disabled.healthcheck()).rejects.toThrow(/Token disabled/);
     expect(r.events).toHaveLength(0);
@@ -122,7 +153,9 @@ describe('splunk sink', () => {
     // A record that is not a Vigil event among good ones: the good ones go, the bad one is named.
     const ok = sink(r.url);
     const garbage = { ...events[0]!, value: Buffer.from([0, 0, 0, 0, 1, 2]), offset: '77' };
-    await expect(ok.write([events[1]!, garbage, events[2]!], signal())).rejects.toThrow(/offset .*77/);
+    await expect(ok.write([events[1]!, garbage, events[2]!], signal())).rejects.toThrow(
+      /offset .*77/,
+    );
     expect(ids(r)).toEqual([events[1]!.key!.toString(), events[2]!.key!.toString()]);
     // The runtime's one-by-one pass: nothing is sent twice.
     await ok.write([events[1]!], signal());
@@ -145,7 +178,9 @@ describe('splunk sink', () => {
   it('times out unacknowledged requests as retryable', async () => {
     const r = await receiver({ tokens: [{ token: 't0k3n', ack: true }], ackDelayMs: 60_000 });
     const s = sink(r.url, { ack: { enabled: true, pollIntervalMs: 20, timeoutMs: 200 } });
-    await expect(s.write(processEvents(codec, 2, DAY), signal())).rejects.toThrow(/not acknowledged within 200 ms/);
+    await expect(s.write(processEvents(codec, 2, DAY), signal())).rejects.toThrow(
+      /not acknowledged within 200 ms/,
+    );
   });
 
   it('refuses to run without acknowledgement against a token that requires a channel', async () => {
@@ -156,8 +191,34 @@ describe('splunk sink', () => {
   it('verifies TLS: refuses an unknown certificate, accepts it with its CA file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-hec-tls-'));
     closers.push(async () => rmSync(dir, { recursive: true, force: true }));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const r = await receiver({ tokens: [{ token: 't0k3n' }], tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const r = await receiver({
+      tokens: [{ token: 't0k3n' }],
+      tls: {
+        key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+        cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+      },
+    });
     const untrusted = sink(r.url);
     await expect(untrusted.healthcheck()).rejects.toThrow(/self.signed certificate/);
     const trusted = sink(r.url, { tlsCaFile: join(dir, 'cert.pem') });

@@ -15,7 +15,17 @@ import { createHecHttp } from './hec.js';
 /** Everything of the config the sink reads. */
 export type SplunkSinkConfig = Pick<
   SplunkConfig,
-  'registryUrl' | 'url' | 'token' | 'tlsCaFile' | 'index' | 'source' | 'sourcetypePrefix' | 'maxRequestBytes' | 'requestTimeoutMs' | 'ack' | 'rememberIds'
+  | 'registryUrl'
+  | 'url'
+  | 'token'
+  | 'tlsCaFile'
+  | 'index'
+  | 'source'
+  | 'sourcetypePrefix'
+  | 'maxRequestBytes'
+  | 'requestTimeoutMs'
+  | 'ack'
+  | 'rememberIds'
 >;
 
 export interface SplunkSinkDeps {
@@ -100,7 +110,12 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
       await delay(config.ack.pollIntervalMs, undefined, { signal });
       let answer;
       try {
-        answer = await http.post('/services/collector/ack', JSON.stringify({ acks: [...pending] }), headers, signal);
+        answer = await http.post(
+          '/services/collector/ack',
+          JSON.stringify({ acks: [...pending] }),
+          headers,
+          signal,
+        );
       } catch (error) {
         throw networkError('asking for indexer acknowledgement', error);
       }
@@ -108,11 +123,17 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
       if (answer.status !== 200 || !acks) {
         const verdict = classifyAnswer(answer.status, answer.body);
         if (verdict.kind === 'auth' || verdict.kind === 'config') stop(verdict.reason);
-        throw new RetryableError(`asking for indexer acknowledgement: ${verdict.kind === 'ok' ? 'no acks in the answer' : verdict.reason}`, { errorType: 'http' });
+        throw new RetryableError(
+          `asking for indexer acknowledgement: ${verdict.kind === 'ok' ? 'no acks in the answer' : verdict.reason}`,
+          { errorType: 'http' },
+        );
       }
       for (const [id, done] of Object.entries(acks)) if (done) pending.delete(Number(id));
       if (pending.size > 0 && Date.now() > deadline) {
-        throw new RetryableError(`waiting for indexer acknowledgement: ${pending.size} requests not acknowledged within ${config.ack.timeoutMs} ms; sending again`, { errorType: 'timeout' });
+        throw new RetryableError(
+          `waiting for indexer acknowledgement: ${pending.size} requests not acknowledged within ${config.ack.timeoutMs} ms; sending again`,
+          { errorType: 'timeout' },
+        );
       }
     }
   }
@@ -128,7 +149,10 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
         throw networkError(`reaching the HTTP Event Collector at ${config.url}`, error);
       }
       if (health.status !== 200) {
-        throw new RetryableError(`checking collector health: ${classifyAnswer(health.status, health.body).kind} (HTTP ${health.status})`, { errorType: 'http' });
+        throw new RetryableError(
+          `checking collector health: ${classifyAnswer(health.status, health.body).kind} (HTTP ${health.status})`,
+          { errorType: 'http' },
+        );
       }
       // An empty request proves the token without storing anything: a valid token gets "No data".
       let probe;
@@ -141,7 +165,10 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
       if (code === 5) return;
       const verdict = classifyAnswer(probe.status, probe.body);
       if (verdict.kind === 'auth' || verdict.kind === 'config') stop(verdict.reason);
-      throw new RetryableError(`checking the token: unexpected answer ${verdict.kind === 'ok' ? 'Success' : verdict.reason}`, { errorType: 'http' });
+      throw new RetryableError(
+        `checking the token: unexpected answer ${verdict.kind === 'ok' ? 'Success' : verdict.reason}`,
+        { errorType: 'http' },
+      );
     },
 
     async write(batch, signal) {
@@ -155,7 +182,9 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
           envelopes.push({ id: record.eventId, text: JSON.stringify(envelope) });
         } catch (error) {
           if (!(error instanceof PermanentError)) throw error;
-          rejected.push(`offset ${event.topic}/${event.partition}/${event.offset}: ${error.message}`);
+          rejected.push(
+            `offset ${event.topic}/${event.partition}/${event.offset}: ${error.message}`,
+          );
         }
       }
       // Requests of at most maxRequestBytes, in order.
@@ -178,7 +207,12 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
       for (const request of requests) {
         let answer;
         try {
-          answer = await http.post('/services/collector/event', request.map((e) => e.text).join('\n'), headers, signal);
+          answer = await http.post(
+            '/services/collector/event',
+            request.map((e) => e.text).join('\n'),
+            headers,
+            signal,
+          );
         } catch (error) {
           throw networkError(`sending ${request.length} events to the collector`, error);
         }
@@ -186,7 +220,8 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
         requestCounter.inc({ verdict: verdict.kind });
         if (verdict.kind === 'ok') {
           if (config.ack.enabled) {
-            if (verdict.ackId === undefined) stop('acknowledgement is on here but the collector gave no ackId');
+            if (verdict.ackId === undefined)
+              stop('acknowledgement is on here but the collector gave no ackId');
             pendingAcks.push({ ackId: verdict.ackId, ids: request.map((e) => e.id) });
           } else {
             for (const e of request) accepted.add(e.id);
@@ -195,7 +230,9 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
         }
         if (verdict.kind === 'auth' || verdict.kind === 'config') stop(verdict.reason);
         if (verdict.kind === 'retry') {
-          throw new RetryableError(`sending events to the collector: ${verdict.reason}`, { errorType: 'http' });
+          throw new RetryableError(`sending events to the collector: ${verdict.reason}`, {
+            errorType: 'http',
+          });
         }
         // Bad data: Splunk kept the events before the invalid one.
         const kept = verdict.invalidEvent ?? 0;
@@ -206,11 +243,16 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
         break;
       }
       if (pendingAcks.length > 0) {
-        await awaitAcks(pendingAcks.map((p) => p.ackId), signal);
+        await awaitAcks(
+          pendingAcks.map((p) => p.ackId),
+          signal,
+        );
         for (const p of pendingAcks) for (const id of p.ids) accepted.add(id);
       }
       if (rejected.length > 0) {
-        throw new PermanentError(`sending events to the collector: rejected ${rejected[0]}`, { errorType: 'http' });
+        throw new PermanentError(`sending events to the collector: rejected ${rejected[0]}`, {
+          errorType: 'http',
+        });
       }
     },
 

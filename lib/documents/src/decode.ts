@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- free-form JSON documents */
 import type { vigil } from '@vigil/schemas/gen';
 import { FAMILIES, type FamilyName } from '@vigil/schemas/families';
 import type { EventCodec } from '@vigil/pipeline/codec';
@@ -95,31 +96,31 @@ function parseVerify(text: string | undefined): VerifyHeader | undefined {
 /** Creates a decoder over a codec (which resolves schema ids through the registry). */
 export function createRecordDecoder(codec: EventCodec): RecordDecoder {
   async function decode(event: PipelineEvent): Promise<VigilRecord> {
-      const decoded = await codec.decode(event.value);
-      const family = familyOfType(decoded.typeName);
-      if (!family) {
-        throw new CodecError(
-          'bad-event',
-          `decoding record: ${decoded.typeName} is not the record value of a Vigil family`,
-        );
-      }
-      const envelope = (decoded.message as { envelope?: vigil.envelope.v1.IEnvelope | null })
-        .envelope;
-      if (!envelope?.eventId || envelope.eventId.length !== 16) {
-        throw new CodecError('bad-event', 'decoding record: the envelope has no 16-byte event id');
-      }
-      const time = toBigInt(envelope.timeUnixNano);
-      const verify = parseVerify(event.headers['vigil-verify']);
-      return {
-        family,
-        typeName: decoded.typeName,
-        eventId: formatUuid(envelope.eventId),
-        timeUnixNano: time > 0n ? time : BigInt(event.timestampMs) * 1_000_000n,
-        envelope,
-        message: decoded.message,
-        ...(verify ? { verify } : {}),
-        origin: { topic: event.topic, partition: event.partition, offset: event.offset },
-      };
+    const decoded = await codec.decode(event.value);
+    const family = familyOfType(decoded.typeName);
+    if (!family) {
+      throw new CodecError(
+        'bad-event',
+        `decoding record: ${decoded.typeName} is not the record value of a Vigil family`,
+      );
+    }
+    const envelope = (decoded.message as { envelope?: vigil.envelope.v1.IEnvelope | null })
+      .envelope;
+    if (!envelope?.eventId || envelope.eventId.length !== 16) {
+      throw new CodecError('bad-event', 'decoding record: the envelope has no 16-byte event id');
+    }
+    const time = toBigInt(envelope.timeUnixNano);
+    const verify = parseVerify(event.headers['vigil-verify']);
+    return {
+      family,
+      typeName: decoded.typeName,
+      eventId: formatUuid(envelope.eventId),
+      timeUnixNano: time > 0n ? time : BigInt(event.timestampMs) * 1_000_000n,
+      envelope,
+      message: decoded.message,
+      ...(verify ? { verify } : {}),
+      origin: { topic: event.topic, partition: event.partition, offset: event.offset },
+    };
   }
 
   function readDocument(event: PipelineEvent): SinkEvent {
@@ -127,16 +128,29 @@ export function createRecordDecoder(codec: EventCodec): RecordDecoder {
     try {
       doc = JSON.parse(event.value.toString('utf8')) as Record<string, any>;
     } catch (error) {
-      throw new CodecError('bad-payload', `reading JSON document: ${(error as Error).message}`, error);
+      throw new CodecError(
+        'bad-payload',
+        `reading JSON document: ${(error as Error).message}`,
+        error,
+      );
     }
     const eventId = doc?.event?.id;
     const time = parseTimestamp(doc?.['@timestamp']);
     const dataset = /^vigil\.([a-z]+)$/.exec(String(doc?.event?.dataset ?? ''))?.[1];
     const family = FAMILIES.find((f) => f.name === dataset)?.name;
     if (typeof eventId !== 'string' || !eventId || time === undefined || !family) {
-      throw new CodecError('bad-event', 'reading JSON document: it needs event.id, @timestamp (RFC 3339, UTC) and event.dataset vigil.<family>');
+      throw new CodecError(
+        'bad-event',
+        'reading JSON document: it needs event.id, @timestamp (RFC 3339, UTC) and event.dataset vigil.<family>',
+      );
     }
-    return { family, eventId, timeUnixNano: time, host: String(doc.host?.name ?? ''), document: doc };
+    return {
+      family,
+      eventId,
+      timeUnixNano: time,
+      host: String(doc.host?.name ?? ''),
+      document: doc,
+    };
   }
 
   return {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- free-form JSON documents */
 import { describe, expect, it } from 'vitest';
 import Long from 'long';
 import { vigil } from '@vigil/schemas/gen';
@@ -33,7 +34,11 @@ describe('toEcsDocument', () => {
       expect(doc.event.id).toBe(record.eventId);
       expect(doc.event.dataset).toBe(`vigil.${sample.family}`);
       expect(doc.vigil.family).toBe(sample.family);
-      expect(doc.vigil.kafka).toEqual({ topic: `vigil.${sample.family}.v1`, partition: 0, offset: '7' });
+      expect(doc.vigil.kafka).toEqual({
+        topic: `vigil.${sample.family}.v1`,
+        partition: 0,
+        offset: '7',
+      });
       expect(typeof doc.vigil.sequence).toBe('string');
       expect(() => JSON.stringify(doc)).not.toThrow(); // no bigint, no Long left
       expect(JSON.stringify(doc)).not.toContain('"low"');
@@ -58,7 +63,12 @@ describe('toEcsDocument', () => {
     });
     expect(doc.process.args[3]).toBe('.\ufffd\ufffd/a'); // invalid UTF-8 replaced, not dropped
     expect(doc.process.env_vars).toEqual(['OMP_NUM_THREADS=8', 'GITHUB_TOKEN=<redacted>']);
-    expect(doc.vigil.job).toEqual({ scheduler: 'slurm', id: '123456', step: '0', array_index: '7' });
+    expect(doc.vigil.job).toEqual({
+      scheduler: 'slurm',
+      id: '123456',
+      step: '0',
+      array_index: '7',
+    });
     expect(doc.vigil.modules).toEqual([
       { name: 'gcc', version: '12.2.0', file: '/etc/modulefiles/gcc/12.2.0' },
       { name: 'openmpi', version: '4.1.6', file: '/etc/modulefiles/openmpi/4.1.6' },
@@ -79,7 +89,14 @@ describe('toEcsDocument', () => {
     const start = vigil.session.v1.SessionEvent.create({
       envelope: envelope(),
       sessionId,
-      start: { user: 'alice', uid: 1001, shell: Buffer.from('/bin/bash'), cols: 120, rows: 40, sshClient: '10.1.2.3 50000 22' },
+      start: {
+        user: 'alice',
+        uid: 1001,
+        shell: Buffer.from('/bin/bash'),
+        cols: 120,
+        rows: 40,
+        sshClient: '10.1.2.3 50000 22',
+      },
     });
     const output = vigil.session.v1.SessionEvent.create({
       envelope: envelope(),
@@ -90,17 +107,38 @@ describe('toEcsDocument', () => {
     const command = vigil.session.v1.SessionEvent.create({
       envelope: envelope(),
       sessionId,
-      command: { text: Buffer.from('make -j8'), workingDirectory: Buffer.from('/home/alice'), exitStatus: 2, index: 1, startOffsetNs: Long.fromNumber(1e9, true), endOffsetNs: Long.fromNumber(3e9, true) },
+      command: {
+        text: Buffer.from('make -j8'),
+        workingDirectory: Buffer.from('/home/alice'),
+        exitStatus: 2,
+        index: 1,
+        startOffsetNs: Long.fromNumber(1e9, true),
+        endOffsetNs: Long.fromNumber(3e9, true),
+      },
     });
-    const end = vigil.session.v1.SessionEvent.create({ envelope: envelope(), sessionId, end: { exitStatus: 0, reason: 1 } });
-    const [s, o, c, e] = [start, output, command, end].map((m) => toEcsDocument(recordOf('session', m)) as Record<string, any>);
+    const end = vigil.session.v1.SessionEvent.create({
+      envelope: envelope(),
+      sessionId,
+      end: { exitStatus: 0, reason: 1 },
+    });
+    const [s, o, c, e] = [start, output, command, end].map(
+      (m) => toEcsDocument(recordOf('session', m)) as Record<string, any>,
+    );
     const id = formatUuid(sessionId);
     for (const doc of [s, o, c, e]) expect(doc!.process.entry_leader.entity_id).toBe(id);
-    expect(s!.process.entry_leader).toMatchObject({ user: { name: 'alice', id: '1001' }, executable: '/bin/bash', entry_meta: { type: 'sshd', source: { ip: '10.1.2.3' } } });
+    expect(s!.process.entry_leader).toMatchObject({
+      user: { name: 'alice', id: '1001' },
+      executable: '/bin/bash',
+      entry_meta: { type: 'sshd', source: { ip: '10.1.2.3' } },
+    });
     expect(s!.process.tty).toEqual({ columns: 120, rows: 40 });
     expect(o!.process.io).toEqual({ type: 'tty', text: 'héllo\r\n' });
     expect(o!.vigil.session.offset_ns).toBe(1_500_000_000);
-    expect(c!.process).toMatchObject({ command_line: 'make -j8', working_directory: '/home/alice', exit_code: 2 });
+    expect(c!.process).toMatchObject({
+      command_line: 'make -j8',
+      working_directory: '/home/alice',
+      exit_code: 2,
+    });
     expect(c!.event).toMatchObject({ action: 'command', duration: 2e9, outcome: 'failure' });
     expect(e!.vigil.session.end.reason).toBe('exit');
   });
@@ -110,7 +148,12 @@ describe('toEcsDocument', () => {
     expect(doc.host.name).toBe('ce01.example.org');
     expect(doc.observer.hostname).toBe('poller01');
     expect(doc.service.name).toBe('org.sam.CONDOR-JobSubmit');
-    expect(doc.vigil.status).toMatchObject({ state: 'critical', previous_state: 'ok', state_type: 'hard', site: 'cern-etf' });
+    expect(doc.vigil.status).toMatchObject({
+      state: 'critical',
+      previous_state: 'ok',
+      state_type: 'hard',
+      site: 'cern-etf',
+    });
   });
 
   it('never puts an address that is not an IP into an ip field', () => {

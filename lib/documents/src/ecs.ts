@@ -34,7 +34,11 @@ const time = (value: Long): string | undefined => {
 };
 
 /** `SERVICE_STATE_CRITICAL` → `critical`: the enum's value name without its prefix. */
-function enumName(values: Record<number, string>, value: number | null | undefined, prefix: string) {
+function enumName(
+  values: Record<number, string>,
+  value: number | null | undefined,
+  prefix: string,
+) {
   const name = values[value ?? 0] ?? `${prefix}UNSPECIFIED`;
   return name.slice(prefix.length).toLowerCase();
 }
@@ -415,8 +419,15 @@ function alertDocument(record: VigilRecord, m: vigil.alert.v1.IAlertEvent): EcsD
   return doc;
 }
 
-function watermarkDocument(record: VigilRecord, m: vigil.watermark.v1.IWatermarkEvent): EcsDocument {
-  const doc = base(record, { category: ['configuration'], type: ['creation'], action: 'watermark-registration' });
+function watermarkDocument(
+  record: VigilRecord,
+  m: vigil.watermark.v1.IWatermarkEvent,
+): EcsDocument {
+  const doc = base(record, {
+    category: ['configuration'],
+    type: ['creation'],
+    action: 'watermark-registration',
+  });
   const r = m.registration;
   if (r) {
     const path = text(r.path);

@@ -39,7 +39,12 @@ export function framedSampleEvents(codec: EventCodec): PipelineEvent[] {
 }
 
 /** Process start events at a given time (ns), for load tests; fresh ids. */
-export function processEvents(codec: EventCodec, count: number, timeUnixNano: bigint, startOffset = 0): PipelineEvent[] {
+export function processEvents(
+  codec: EventCodec,
+  count: number,
+  timeUnixNano: bigint,
+  startOffset = 0,
+): PipelineEvent[] {
   return Array.from({ length: count }, (_, i) => {
     const message = vigil.process.v1.ProcessEvent.create({
       envelope: {
@@ -68,7 +73,9 @@ export function processEvents(codec: EventCodec, count: number, timeUnixNano: bi
 }
 
 /** The messages of one terminal session: start, output chunks (with a UTF-8 character split across two), a command, a resize, end. */
-export function sessionMessages(options: { readonly host?: string; readonly startUnixNano?: bigint } = {}) {
+export function sessionMessages(
+  options: { readonly host?: string; readonly startUnixNano?: bigint } = {},
+) {
   const sessionId = newEventId();
   const start = options.startUnixNano ?? 1_790_000_000_000_000_000n;
   let sequence = 0;
@@ -88,15 +95,46 @@ export function sessionMessages(options: { readonly host?: string; readonly star
     });
   const euro = Buffer.from('€', 'utf8'); // 3 bytes, split across two chunks below
   const messages = [
-    event(0n, { start: { user: 'alice', uid: 1001, tty: '/dev/pts/3', term: 'xterm-256color', shell: Buffer.from('/bin/bash'), cols: 120, rows: 40, sshClient: '10.1.2.3 50000 22', startUnixNano: Long.fromString(start.toString(), true) } }),
+    event(0n, {
+      start: {
+        user: 'alice',
+        uid: 1001,
+        tty: '/dev/pts/3',
+        term: 'xterm-256color',
+        shell: Buffer.from('/bin/bash'),
+        cols: 120,
+        rows: 40,
+        sshClient: '10.1.2.3 50000 22',
+        startUnixNano: Long.fromString(start.toString(), true),
+      },
+    }),
     event(250_000_000n, { output: { data: Buffer.from('\x1b[1m$ \x1b[0m') } }),
-    event(1_000_000_000n, { output: { data: Buffer.concat([Buffer.from('make -j8\r\nprice: '), euro.subarray(0, 1)]) } }),
-    event(1_100_000_000n, { output: { data: Buffer.concat([euro.subarray(1), Buffer.from(' 5\r\n')]) } }),
+    event(1_000_000_000n, {
+      output: { data: Buffer.concat([Buffer.from('make -j8\r\nprice: '), euro.subarray(0, 1)]) },
+    }),
+    event(1_100_000_000n, {
+      output: { data: Buffer.concat([euro.subarray(1), Buffer.from(' 5\r\n')]) },
+    }),
     event(1_200_000_000n, { resize: { cols: 100, rows: 30 } }),
     event(1_300_000_000n, { marker: { label: 'build' } }),
-    event(2_000_000_000n, { command: { text: Buffer.from('make -j8'), workingDirectory: Buffer.from('/home/alice'), exitStatus: 2, index: 1, startOffsetNs: Long.fromNumber(1e9, true), endOffsetNs: Long.fromNumber(2e9, true) } }),
+    event(2_000_000_000n, {
+      command: {
+        text: Buffer.from('make -j8'),
+        workingDirectory: Buffer.from('/home/alice'),
+        exitStatus: 2,
+        index: 1,
+        startOffsetNs: Long.fromNumber(1e9, true),
+        endOffsetNs: Long.fromNumber(2e9, true),
+      },
+    }),
     event(2_500_000_000n, { output: { data: Buffer.from('exit\r\n') } }),
-    event(3_000_000_000n, { end: { exitStatus: 0, reason: vigil.session.v1.EndReason.END_REASON_EXIT, outputBytes: Long.fromNumber(40, true) } }),
+    event(3_000_000_000n, {
+      end: {
+        exitStatus: 0,
+        reason: vigil.session.v1.EndReason.END_REASON_EXIT,
+        outputBytes: Long.fromNumber(40, true),
+      },
+    }),
   ];
   return { sessionId: formatUuid(sessionId), messages };
 }

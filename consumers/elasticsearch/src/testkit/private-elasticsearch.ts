@@ -81,7 +81,8 @@ export async function createPrivateElasticsearch(home: string): Promise<PrivateE
       exited = new Promise((resolve) => running.once('exit', () => resolve()));
       const deadline = Date.now() + 120_000;
       while (!(await healthy())) {
-        if (running.exitCode !== null) throw new Error(`private Elasticsearch exited with ${running.exitCode}`);
+        if (running.exitCode !== null)
+          throw new Error(`private Elasticsearch exited with ${running.exitCode}`);
         if (Date.now() > deadline) throw new Error('private Elasticsearch not healthy after 120 s');
         await delay(200);
       }

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 
 /**
@@ -126,7 +131,9 @@ function validEnvelope(e: unknown, allowedIndexes: readonly string[]): number {
     const fields = env.fields;
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return 15;
     for (const value of Object.values(fields)) {
-      const flat = typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+      const flat =
+        typeof value === 'string' ||
+        (Array.isArray(value) && value.every((v) => typeof v === 'string'));
       if (!flat) return 15;
     }
   }
@@ -182,16 +189,25 @@ export async function startHecReceiver(options: HecReceiverOptions): Promise<Hec
 
   function channelOf(req: IncomingMessage, url: URL): string | undefined {
     const value = req.headers['x-splunk-request-channel'];
-    return (Array.isArray(value) ? value[0] : value) ?? url.searchParams.get('channel') ?? undefined;
+    return (
+      (Array.isArray(value) ? value[0] : value) ?? url.searchParams.get('channel') ?? undefined
+    );
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://receiver');
     const busy = Date.now() < busyUntil;
-    if (url.pathname === '/services/collector/health' || url.pathname === '/services/collector/health/1.0') {
+    if (
+      url.pathname === '/services/collector/health' ||
+      url.pathname === '/services/collector/health/1.0'
+    ) {
       return reply(res, busy ? 18 : 17);
     }
-    const isEvent = ['/services/collector', '/services/collector/event', '/services/collector/event/1.0'].includes(url.pathname);
+    const isEvent = [
+      '/services/collector',
+      '/services/collector/event',
+      '/services/collector/event/1.0',
+    ].includes(url.pathname);
     const isAck = url.pathname === '/services/collector/ack';
     if (req.method !== 'POST' || (!isEvent && !isAck)) {
       res.writeHead(404).end();
@@ -247,7 +263,12 @@ export async function startHecReceiver(options: HecReceiverOptions): Promise<Hec
       }
       if (code !== 0) return reply(res, code, { 'invalid-event-number': i });
       const env = envelope as Record<string, unknown>;
-      events.push({ token: token.token, channel, index: (env.index as string | undefined) ?? allowed[0]!, envelope: env });
+      events.push({
+        token: token.token,
+        channel,
+        index: (env.index as string | undefined) ?? allowed[0]!,
+        envelope: env,
+      });
       accepted++;
     }
     if (malformed) return reply(res, 6, { 'invalid-event-number': accepted });
@@ -264,7 +285,9 @@ export async function startHecReceiver(options: HecReceiverOptions): Promise<Hec
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => res.writeHead(500).end());
   };
-  const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createHttpServer(listener);
+  const server: Server = options.tls
+    ? createHttpsServer(options.tls, listener)
+    : createHttpServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {

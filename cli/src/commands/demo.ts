@@ -7,11 +7,65 @@ import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { sampleEvents } from '@vigil/pipeline/testing';
 import { createStack, endpointsOf } from '@vigil/stack/stack';
 import type { StackConfig } from '@vigil/stack/config';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
+import { gatewayConfigSchema } from '@vigil/gateway/config';
+import { encodeTransport } from '@vigil/gateway/decode';
+import { createGateway } from '@vigil/gateway/gateway';
+import { familyByName } from '@vigil/schemas/families';
+import { vigil } from '@vigil/schemas/gen';
+import type { StackEndpoints } from '@vigil/stack/stack';
+
+/**
+ * The node path: one process event as the preload sends it (a UDP datagram with the node
+ * transport header) through an in-process gateway, which spools it and produces it to Kafka.
+ */
+async function throughGateway(endpoints: StackEndpoints, sent: Map<string, string>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-demo-gateway-'));
+  const gateway = createGateway(
+    gatewayConfigSchema.parse({
+      id: 'demo',
+      listen: ['udp:127.0.0.1:0'],
+      kafka: { brokers: endpoints.kafkaBrokers },
+      registry: { url: endpoints.registryUrl },
+      spool: { dir: join(dir, 'spool') },
+      http: { port: 0 },
+      logLevel: 'warn',
+    }),
+  );
+  await gateway.start();
+  try {
+    const sample = sampleEvents().find((e) => e.family === 'process')!;
+    const message = sample.message as vigil.process.v1.ProcessEvent;
+    const datagram = encodeTransport(
+      familyByName('process'),
+      vigil.process.v1.ProcessEvent.encode(message).finish(),
+    );
+    const eventId = formatUuid(message.envelope!.eventId!);
+    const port = Number(gateway.addresses[0]!.split(':').at(-1));
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) =>
+      socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+    );
+    socket.close();
+    sent.set(eventId, familyByName('process').topic);
+    console.log(
+      `sent     a preload datagram (${datagram.length} bytes) to the gateway at ${gateway.addresses[0]}`,
+    );
+  } finally {
+    // Stopping flushes: the event is in Kafka (or, if Kafka refused it, still in the spool).
+    const drained = await gateway.stop();
+    if (drained) rmSync(dir, { recursive: true, force: true });
+    else console.log(`the gateway could not send everything; its spool stays in ${dir}`);
+  }
+}
 
 /**
  * `vigil demo`: Vigil locally, end to end. Brings the stack up, registers every family's schema,
- * produces one event of each with the Confluent framing, reads them back, decodes them and says
- * what it did. Later parts (gateway, workers) join this same command.
+ * produces one event of each with the Confluent framing, sends one preload datagram through an
+ * in-process gateway, reads them all back, decodes them and says what it did. Later parts (gateway, workers) join this same command.
  */
 export function registerDemoCommand(program: Command, loadConfig: () => StackConfig): void {
   program
@@ -45,6 +99,7 @@ export function registerDemoCommand(program: Command, loadConfig: () => StackCon
         console.log(`produced ${family.topic.padEnd(20)} event ${eventId} (${value.length} bytes)`);
       }
       await producer.disconnect();
+      await throughGateway(endpoints, sent);
 
       const consumer = kafka.consumer({ groupId: `vigil-demo-${process.pid}-${Date.now()}` });
       await consumer.connect();
@@ -73,6 +128,8 @@ export function registerDemoCommand(program: Command, loadConfig: () => StackCon
         });
       });
       await consumer.disconnect();
-      console.log(`round trip complete: ${events.length} events produced, consumed and decoded`);
+      console.log(
+        `round trip complete: ${events.length + 1} events (one through the gateway) produced, consumed and decoded`,
+      );
     });
 }

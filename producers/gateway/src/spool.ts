@@ -1,4 +1,6 @@
 import {
+  rename as renameAsync,
+  writeFile as writeFileAsync,
   close as closeAsync,
   fsync as fsyncAsync,
   closeSync,
@@ -263,14 +265,38 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
   let readFdSegment = -1;
   let chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
 
+  let cursorWriting = false;
+  /**
+   * Persists the cursor (write a temporary file, rename it over). In the background while running,
+   * so a busy disk never stalls receipt; synchronously at close. A background write finishing after
+   * the final one could only move the cursor back: events sent again, never lost.
+   */
   function writeCursor(force: boolean): void {
-    if (!cursorDirty) return;
-    if (!force && now() - lastCursorWrite < CURSOR_WRITE_INTERVAL_MS) return;
-    const tmp = `${cursorFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(cursor));
-    renameSync(tmp, cursorFile);
-    lastCursorWrite = now();
+    if (!cursorDirty && !force) return;
+    const text = JSON.stringify(cursor);
+    if (force) {
+      const tmp = `${cursorFile}.final.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, cursorFile);
+      cursorDirty = false;
+      return;
+    }
+    if (cursorWriting || now() - lastCursorWrite < CURSOR_WRITE_INTERVAL_MS) return;
+    cursorWriting = true;
     cursorDirty = false;
+    lastCursorWrite = now();
+    const tmp = `${cursorFile}.tmp`;
+    writeFileAsync(tmp, text, (error) => {
+      if (error) {
+        cursorWriting = false;
+        cursorDirty = true;
+        return;
+      }
+      renameAsync(tmp, cursorFile, (renameError) => {
+        cursorWriting = false;
+        if (renameError) cursorDirty = true;
+      });
+    });
   }
 
   /** fsyncs in flight on the thread pool, by fd; a retired fd is closed once its last one ends. */

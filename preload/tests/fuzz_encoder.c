@@ -58,23 +58,31 @@ static void *keep(struct input *in, void *p)
     return p;
 }
 
-/* A string of up to max bytes (NUL ends it early), or NULL. */
+/*
+ * A string of up to max bytes, or NULL: a length, then a chunk of up to 64
+ * input bytes repeated to that length (so a few input bytes make a value
+ * past VG_VALUE_MAX); a NUL in the chunk ends the string early.
+ */
 static char *text(struct input *in, size_t max)
 {
     size_t len = take(in, 2) % (max + 2);
+    size_t chunk = 1 + take(in, 1) % 64;
+    size_t k;
     char *s;
 
     if (len == max + 1 || in->n_blocks >= 1000) {
         return NULL;
     }
-    if (len > in->n) {
-        len = in->n;
+    if (chunk > in->n) {
+        chunk = in->n;
     }
     s = keep(in, malloc(len + 1));
-    memcpy(s, in->p, len);
+    for (k = 0; k < len; k++) {
+        s[k] = chunk > 0 ? (char)in->p[k % chunk] : 'x';
+    }
     s[len] = '\0';
-    in->p += len;
-    in->n -= len;
+    in->p += chunk;
+    in->n -= chunk;
     return s;
 }
 
@@ -98,9 +106,28 @@ static uint8_t *bytes(struct input *in, size_t max, size_t *len)
     return b;
 }
 
-/* A NULL-terminated list of up to max distinct strings, each repeated. */
+/* NAME=VALUE from two strings (the name may hold '=' too). */
+static char *variable(struct input *in, size_t value_max)
+{
+    char *name = text(in, 40);
+    char *value = text(in, value_max);
+    size_t n = name != NULL ? strlen(name) : 0;
+    size_t v = value != NULL ? strlen(value) : 0;
+    char *s = keep(in, malloc(n + v + 2));
+
+    memcpy(s, name != NULL ? name : "", n);
+    s[n] = '=';
+    memcpy(s + n + 1, value != NULL ? value : "", v + 1);
+    s[n + 1 + v] = '\0';
+    return s;
+}
+
+/*
+ * A NULL-terminated list of up to max distinct strings (NAME=VALUE ones
+ * when vars is set), each repeated.
+ */
 static char **list(struct input *in, size_t max, size_t value_max,
-                   size_t *count)
+                   int vars, size_t *count)
 {
     size_t distinct = take(in, 1) % (max + 1);
     size_t repeat = 1 + take(in, 1) % 64;
@@ -108,7 +135,7 @@ static char **list(struct input *in, size_t max, size_t value_max,
     size_t i;
 
     for (i = 0; i < distinct; i++) {
-        char *s = text(in, value_max);
+        char *s = vars ? variable(in, value_max) : text(in, value_max);
         size_t r;
 
         for (r = 0; r < repeat; r++) {
@@ -200,10 +227,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vg_config_defaults(&cfg);
     cfg.max_record_bytes = VG_RECORD_MIN +
                            take(&in, 2) % (VG_RECORD_LIMIT - VG_RECORD_MIN + 1);
-    if ((v = text(&in, 200)) != NULL) {
-        vg_config_set(&cfg, "env", v);
+    /* Environment patterns: the default list, everything, or fuzzed. */
+    switch (take(&in, 1) % 3) {
+    case 1:
+        vg_config_set(&cfg, "env", "*");
+        break;
+    case 2:
+        if ((v = text(&in, 200)) != NULL) {
+            vg_config_set(&cfg, "env", v);
+        }
+        break;
+    default:
+        break;
     }
-    if ((v = text(&in, 200)) != NULL) {
+    if (take(&in, 1) % 2 && (v = text(&in, 200)) != NULL) {
         vg_config_set(&cfg, "redact", v);
     }
     memset(&env, 0, sizeof(env));
@@ -225,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.ppid = take(&in, 4);
     s.uid = take(&in, 4);
     s.executable = text(&in, 5000);
-    s.argv = list(&in, 12, 5000, &count);
+    s.argv = list(&in, 12, 5000, 0, &count);
     s.argc = (int)count;
     s.cwd = text(&in, 5000);
     s.job_scheduler = text(&in, 40);
@@ -234,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.job_array = text(&in, 5000);
     s.loaded_modules = text(&in, 5000);
     s.module_files = text(&in, 5000);
-    s.envp = list(&in, 12, 5000, &count);
+    s.envp = list(&in, 12, 5000, 1, &count);
     s.cgroup = text(&in, 5000);
     s.build_id = bytes(&in, 80, &s.build_id_len);
     s.has_boot_id = (int)take(&in, 1) & 1;

@@ -19,9 +19,9 @@ import { envelopeOf, freePort, metricValue, processDatagram, until } from '../te
  * counters), and the datagram-in → Kafka-ack latency at 1,000 events/s. The baseline is a bare
  * kafkajs producer writing the same records in the same run, so the ratio says what the gateway costs.
  *
- * Env: VIGIL_BENCH_RATES (events/s, comma-separated, default 10000,25000,50000), VIGIL_BENCH_SECONDS (10).
+ * Env: VIGIL_BENCH_RATES (events/s, comma-separated, default 5000,10000,20000,50000), VIGIL_BENCH_SECONDS (10).
  */
-const RATES = (process.env.VIGIL_BENCH_RATES ?? '10000,25000,50000').split(',').map(Number);
+const RATES = (process.env.VIGIL_BENCH_RATES ?? '5000,10000,20000,50000').split(',').map(Number);
 const SECONDS = Number(process.env.VIGIL_BENCH_SECONDS ?? 10);
 const LATENCY_RATE = 1000;
 
@@ -195,6 +195,57 @@ async function main(): Promise<void> {
       'warm-up events',
     );
 
+    // Latency at 1,000 events/s, first, on a quiet gateway and Kafka: the gateway's own histogram (receipt → ack), and end to end.
+    const beforeText = await metrics();
+    const latencyTopic = topic;
+    const consumer = kafka.consumer({
+      groupId: uniqueName('gw-bench-latency'),
+      maxWaitTimeInMs: 5,
+    });
+    const endToEnd: number[] = [];
+    const sentAt = new Map<string, number>();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [latencyTopic], fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const frame = message.value!.subarray(6);
+        const id = Buffer.from(envelopeOf(frame).eventId).toString('hex');
+        const at = sentAt.get(id);
+        if (at !== undefined) endToEnd.push(performance.now() - at);
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // let the consumer join before sending
+    const socket = createSocket('udp4');
+    const count = LATENCY_RATE * SECONDS;
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const due = started + (i * 1000) / LATENCY_RATE;
+      while (performance.now() < due) await new Promise((resolve) => setImmediate(resolve));
+      const d = processDatagram(i + 1, 'latency');
+      sentAt.set(d.eventId.replaceAll('-', ''), performance.now());
+      socket.send(d.bytes, udpPort, '127.0.0.1');
+    }
+    socket.close();
+    await until(() => endToEnd.length >= count, 60_000, 'latency events').catch(() => undefined);
+    await consumer.disconnect();
+    const text = await metrics();
+    const before = buckets(beforeText, 'gateway_delivery_latency_seconds');
+    const p50 = quantileFromBuckets(text, 'gateway_delivery_latency_seconds', before, 0.5) * 1000;
+    const p99 = quantileFromBuckets(text, 'gateway_delivery_latency_seconds', before, 0.99) * 1000;
+    const sorted = endToEnd.sort((a, b) => a - b);
+    const requests = buckets(beforeText, 'gateway_produce_request_seconds');
+    const r50 = quantileFromBuckets(text, 'gateway_produce_request_seconds', requests, 0.5) * 1000;
+    const r99 = quantileFromBuckets(text, 'gateway_produce_request_seconds', requests, 0.99) * 1000;
+    const batchesBefore = buckets(beforeText, 'gateway_batch_events');
+    const b50 = quantileFromBuckets(text, 'gateway_batch_events', batchesBefore, 0.5);
+    console.log(
+      `  produce requests in that phase: p50 ${r50.toFixed(1)} ms, p99 ${r99.toFixed(1)} ms; batch size p50 ${b50.toFixed(0)} events`,
+    );
+    console.log(
+      `latency at ${LATENCY_RATE}/s (${count} events, load ${loadavg()[0]!.toFixed(2)}): datagram-in → kafka-ack p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms ` +
+        `(gateway histogram, interpolated in buckets); send → consumer p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms ` +
+        `(${sorted.length} of ${count} read back)`,
+    );
     const results: string[] = [];
     let best = 0;
     for (const rate of RATES) {
@@ -239,7 +290,7 @@ async function main(): Promise<void> {
       const line =
         `rate ${String(rate).padStart(6)}/s: sent ${sent} in ${sendSeconds.toFixed(1)} s (${achieved.toFixed(0)}/s), gateway received ${received}, produced ${produced}, ` +
         `in kafka ${inTopic}, lost ${lost}, kernel RcvbufErrors ${kernelDrops} InErrors ${inErrors}, ` +
-        `drained after ${drainSeconds.toFixed(1)} s, gateway cpu ${(((after.cpu - before.cpu) / drainSeconds) * 100).toFixed(0)}%, load ${load.toFixed(2)}, ` +
+        `drained after ${drainSeconds.toFixed(1)} s (${(produced / drainSeconds).toFixed(0)}/s into kafka), gateway cpu ${(((after.cpu - before.cpu) / drainSeconds) * 100).toFixed(0)}%, load ${load.toFixed(2)}, ` +
         `vs baseline ${(achieved / baselineRate).toFixed(2)}`;
       console.log(line);
       results.push(line);
@@ -247,50 +298,6 @@ async function main(): Promise<void> {
     }
     console.log(
       `sustained with zero loss (drained within 20% of the send time): ${best.toFixed(0)} events/s`,
-    );
-
-    // Latency at 1,000 events/s: the gateway's own histogram (receipt → ack), and end to end.
-    const beforeText = await metrics();
-    const latencyTopic = topic;
-    const consumer = kafka.consumer({
-      groupId: uniqueName('gw-bench-latency'),
-      maxWaitTimeInMs: 5,
-    });
-    const endToEnd: number[] = [];
-    const sentAt = new Map<string, number>();
-    await consumer.connect();
-    await consumer.subscribe({ topics: [latencyTopic], fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const frame = message.value!.subarray(6);
-        const id = Buffer.from(envelopeOf(frame).eventId).toString('hex');
-        const at = sentAt.get(id);
-        if (at !== undefined) endToEnd.push(performance.now() - at);
-      },
-    });
-    await new Promise((resolve) => setTimeout(resolve, 3000)); // let the consumer join before sending
-    const socket = createSocket('udp4');
-    const count = LATENCY_RATE * SECONDS;
-    const started = performance.now();
-    for (let i = 0; i < count; i++) {
-      const due = started + (i * 1000) / LATENCY_RATE;
-      while (performance.now() < due) await new Promise((resolve) => setImmediate(resolve));
-      const d = processDatagram(i + 1, 'latency');
-      sentAt.set(d.eventId.replaceAll('-', ''), performance.now());
-      socket.send(d.bytes, udpPort, '127.0.0.1');
-    }
-    socket.close();
-    await until(() => endToEnd.length >= count, 60_000, 'latency events').catch(() => undefined);
-    await consumer.disconnect();
-    const text = await metrics();
-    const before = buckets(beforeText, 'gateway_delivery_latency_seconds');
-    const p50 = quantileFromBuckets(text, 'gateway_delivery_latency_seconds', before, 0.5) * 1000;
-    const p99 = quantileFromBuckets(text, 'gateway_delivery_latency_seconds', before, 0.99) * 1000;
-    const sorted = endToEnd.sort((a, b) => a - b);
-    console.log(
-      `latency at ${LATENCY_RATE}/s (${count} events, load ${loadavg()[0]!.toFixed(2)}): datagram-in → kafka-ack p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms ` +
-        `(gateway histogram, interpolated in buckets); send → consumer p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms ` +
-        `(${sorted.length} of ${count} read back)`,
     );
   } finally {
     child.kill('SIGTERM');

@@ -25,6 +25,8 @@
 
 #define CONFIGS 5
 #define MAX_ROUNDS 2000
+/* A login environment of an HPC user has 50-200 variables. */
+#define LOGIN_VARS 90
 
 static const char *const config_names[CONFIGS] = {
     "baseline", "floor", "vigil udp", "vigil unix", "other udp"};
@@ -115,12 +117,17 @@ int main(int argc, char **argv)
         const char *name;
         char *const *argv;
         int rounds;
+        int login_env;
     } programs[] = {
-        {"/bin/true", true_argv, 400},
-        {"30 shared objects", prog_argv, 300},
-        {"python3 -c pass", py_argv, 40},
+        {"/bin/true", true_argv, 400, 0},
+        {"  with 90 env vars", true_argv, 400, 1},
+        {"30 shared objects", prog_argv, 300, 0},
+        {"python3 -c pass", py_argv, 40, 0},
     };
-    char *envs[CONFIGS][4];
+    /* Per config: the variables above, then (login_env) LOGIN_VARS more. */
+    static char *envs[CONFIGS][4 + LOGIN_VARS];
+    static char login_vars[LOGIN_VARS][96];
+    char *small[CONFIGS][4];
     long datagrams = 0;
     long expected = 0;
     size_t p;
@@ -210,6 +217,28 @@ int main(int argc, char **argv)
     envs[4][2] = config_env;
     envs[4][3] = NULL;
 
+    for (p = 0; p < LOGIN_VARS; p++) {
+        static const char *const names[] = {"SLURM_CONF_", "MODULE_", "XDG_",
+                                            "APP_OPTION_", "LC_"};
+
+        snprintf(login_vars[p], sizeof(login_vars[p]), "%s%zu=%.*s",
+                 names[p % 5], p, (int)(p % 60) + 1,
+                 "/opt/apps/site/2026.1/lib64:/opt/apps/site/2026.1/share/x");
+    }
+    for (p = 0; p < CONFIGS; p++) {
+        size_t i = 0;
+        size_t k;
+
+        while (envs[p][i] != NULL) {
+            small[p][i] = envs[p][i];
+            i++;
+        }
+        small[p][i] = NULL;
+        for (k = 0; k < LOGIN_VARS; k++) {
+            envs[p][i + k] = login_vars[k];
+        }
+        envs[p][i + LOGIN_VARS] = NULL;
+    }
     printf("%-20s %8s %8s %8s %8s %8s %8s %8s", "median us", "baseline",
            "floor", "udp", "unix", "floor +", "udp +", "unix +");
     printf(configs > 4 ? " %8s\n" : "\n", "other +");
@@ -227,8 +256,10 @@ int main(int argc, char **argv)
             rounds = MAX_ROUNDS;
         }
         for (c = 0; c < configs; c++) { /* warm the page cache */
-            run_once(programs[p].argv, envs[c]);
-            run_once(programs[p].argv, envs[c]);
+            run_once(programs[p].argv, programs[p].login_env ? envs[c]
+                                                             : small[c]);
+            run_once(programs[p].argv, programs[p].login_env ? envs[c]
+                                                             : small[c]);
         }
         expected += 2 * 2 * 2;
         datagrams += drain(sock) + drain(usock);
@@ -236,7 +267,9 @@ int main(int argc, char **argv)
             for (c = 0; c < configs; c++) {
                 int k = (r + c) % configs;
 
-                samples[k][r] = run_once(programs[p].argv, envs[k]);
+                samples[k][r] = run_once(programs[p].argv,
+                                         programs[p].login_env ? envs[k]
+                                                               : small[k]);
                 cpu_samples[k][r] = last_cpu_us;
             }
             datagrams += drain(sock) + drain(usock);

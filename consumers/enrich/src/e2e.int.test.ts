@@ -88,6 +88,9 @@ async function spawnVerify(prefix: string, group: string): Promise<ChildProcess>
       VIGIL_VERIFY_KAFKA_TOPICS: `${prefix}vigil.process.v1`,
       VIGIL_VERIFY_KAFKA_GROUP_ID: group,
       VIGIL_VERIFY_BATCH_MAX_EVENTS: '50',
+      // A SIGKILLed member holds its partitions until its session times out: keep that short here.
+      VIGIL_VERIFY_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      VIGIL_VERIFY_KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
       VIGIL_VERIFY_REGISTRY_URL: endpoints.registryUrl,
       VIGIL_VERIFY_KEYS_DIR: dir,
       VIGIL_VERIFY_WATERMARK_TOPIC: `${prefix}vigil.watermark.v1`,
@@ -333,7 +336,7 @@ describe('end to end: preload → gateway → Kafka → verify → enrich', () =
     first.kill('SIGKILL');
     const atKill = verified.records.length;
     expect(atKill).toBeLessThan(N); // killed mid-stream
-    await spawnVerify(prefix, group);
+    const second = await spawnVerify(prefix, group);
     await waitFor(
       `${N} distinct events verified`,
       async () =>
@@ -343,6 +346,15 @@ describe('end to end: preload → gateway → Kafka → verify → enrich', () =
     const distinct = new Set(await Promise.all(verified.records.map((r) => eventIdOf(r.value))));
     expect(distinct.size).toBe(N);
     await verified.stop();
+
+    // SIGTERM drains and exits 0 promptly (nothing left holding the event loop).
+    const exited = new Promise<number | null>((resolve) =>
+      second.on('exit', (code) => resolve(code)),
+    );
+    const stopping = Date.now();
+    second.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(15_000);
   }, 240_000);
 });
 

@@ -162,7 +162,13 @@ export async function startWorker<S extends z.ZodType>(
 
   const producer = kafka.producer();
   await producer.connect();
-  const plugin = await createPlugin(config, { logger, telemetry, kafka, producer });
+  let plugin: WorkerPlugin;
+  try {
+    plugin = await createPlugin(config, { logger, telemetry, kafka, producer });
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    throw error;
+  }
   try {
     await plugin.healthcheck();
   } catch (error) {
@@ -319,7 +325,7 @@ export async function startWorker<S extends z.ZodType>(
         config.drainTimeoutMs,
       );
       try {
-        await Promise.race([consumer.stop(), delay(config.drainTimeoutMs + 5000)]);
+        await Promise.race([consumer.stop(), delay(config.drainTimeoutMs + 5000, undefined, { ref: false })]);
       } finally {
         clearTimeout(deadline);
       }

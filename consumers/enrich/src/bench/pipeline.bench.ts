@@ -107,8 +107,10 @@ const common = (name: string, port: number) => ({
   [`VIGIL_${name}_LOG_LEVEL`]: 'error',
   [`VIGIL_${name}_KAFKA_GROUP_ID`]: uniqueName(`bench-${name.toLowerCase()}`),
 });
+// VIGIL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both workers.
+const nodeArgs = process.env.VIGIL_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const pinned = (main: string, env: NodeJS.ProcessEnv): ChildProcess =>
-  spawn('taskset', ['-c', '0', process.execPath, main], {
+  spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, main], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -137,6 +139,8 @@ try {
     const done = offsets.reduce((sum, o) => sum + Number(o.high), 0);
     if (done > 0 && first === 0) first = performance.now();
     if (done >= N) break;
+    if (children.some((child) => child.exitCode !== null))
+      throw new Error('a worker exited during the run');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   // Steady state: from the first enriched record to the last (worker start-up excluded).
@@ -178,4 +182,12 @@ try {
   );
 } finally {
   for (const child of children) child.kill('SIGTERM');
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode === null ? child.on('exit', resolve) : resolve(undefined),
+        ),
+    ),
+  );
 }

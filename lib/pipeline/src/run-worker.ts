@@ -325,7 +325,10 @@ export async function startWorker<S extends z.ZodType>(
         config.drainTimeoutMs,
       );
       try {
-        await Promise.race([consumer.stop(), delay(config.drainTimeoutMs + 5000, undefined, { ref: false })]);
+        await Promise.race([
+          consumer.stop(),
+          delay(config.drainTimeoutMs + 5000, undefined, { ref: false }),
+        ]);
       } finally {
         clearTimeout(deadline);
       }

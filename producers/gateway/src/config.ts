@@ -163,7 +163,9 @@ export const gatewayConfigSchema = z.strictObject({
         .int()
         .positive()
         .default(1024 * 1024 * 1024)
-        .describe('Bound of the spool; when full the newest events are dropped and counted'),
+        .describe(
+          'Bound of the spooled bytes not yet in Kafka; when full the newest events are dropped and counted (files may exceed it by up to two segments)',
+        ),
       segmentBytes: z
         .int()
         .min(64 * 1024)

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka, ensureTopics, familyTopics } from '@vigil/pipeline/kafka';
 import { uniqueName } from '@vigil/pipeline/testing';
-import { FAMILIES } from '@vigil/schemas/families';
+import { FAMILIES, familyByName } from '@vigil/schemas/families';
+import { newEventId } from '@vigil/pipeline/events';
+import Long from 'long';
 import { vigil } from '@vigil/schemas/gen';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
 import { DgramSocket } from 'node-unix-socket';
@@ -208,6 +210,100 @@ describe('gateway against the real Kafka', () => {
     }
   }, 120_000);
 
+  it('drops the newest when the spool is full, says so in /healthz, then reports a session Dropped event', async () => {
+    const prefix = `${uniqueName('gw-full')}.`; // no topics yet: every produce request fails
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-gw-full-'));
+    const gateway = createGateway(
+      gatewayConfig(prefix, {
+        listen: [`unix:${dir}/g.sock`],
+        spool: {
+          dir: join(dir, 'spool'),
+          maxBytes: 64 * 1024,
+          segmentBytes: 64 * 1024,
+          fsync: 'never',
+        },
+        retry: { initialMs: 100, maxMs: 500 },
+      }),
+      { logger: quiet },
+    );
+    await gateway.start();
+    const sessionId = newEventId();
+    const client = await connectStream(`unix:${dir}/g.sock`);
+    for (let i = 0; i < 800; i++) {
+      const message = vigil.session.v1.SessionEvent.create({
+        envelope: {
+          eventId: newEventId(),
+          sourceKind: 2,
+          host: 'login01',
+          producerId: 'rec/1',
+          sequence: Long.fromNumber(i + 1, true),
+        },
+        sessionId,
+        output: { data: Buffer.alloc(64, 0x61) },
+      });
+      client.write(
+        lengthPrefixed(
+          encodeTransport(
+            familyByName('session'),
+            vigil.session.v1.SessionEvent.encode(message).finish(),
+          ),
+        ),
+      );
+    }
+    const dropped = async () =>
+      metricValue(await gateway.metrics.metrics(), 'component_discarded_events_total', {
+        reason: 'spool_full',
+      });
+    await until(
+      async () =>
+        metricValue(await gateway.metrics.metrics(), 'component_received_events_total') === 800,
+      30_000,
+      '800 received',
+    );
+    const lost = await dropped();
+    expect(lost).toBeGreaterThan(200);
+    await until(
+      async () =>
+        metricValue(await gateway.metrics.metrics(), 'gateway_spooled_events_total') === 800 - lost,
+      10_000,
+      'the rest written to the spool',
+    );
+    expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(503);
+
+    // Kafka takes events again (the topics now exist): the backlog goes out, then the report.
+    const kafka = await topicsFor(prefix);
+    const reader = await readTopics(
+      kafka,
+      [`${prefix}vigil.session.v1`],
+      uniqueName('gw-full-read'),
+    );
+    try {
+      const report = () =>
+        reader.records
+          .map((r) => vigil.session.v1.SessionEvent.decode(r.payload))
+          .find(
+            (e) =>
+              e.dropped &&
+              e.envelope?.sourceKind === vigil.envelope.v1.SourceKind.SOURCE_KIND_GATEWAY,
+          );
+      await until(() => report() !== undefined, 60_000, 'the Dropped report');
+      const event = report()!;
+      expect(Buffer.from(event.sessionId).equals(sessionId)).toBe(true);
+      expect(Number(event.dropped!.events)).toBe(lost);
+      expect(event.dropped!.reason).toBe('spool_full');
+      await until(
+        () => reader.ids.size === 800 - lost + 1,
+        30_000,
+        'every spooled event and the report',
+      );
+      expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
+    } finally {
+      client.destroy();
+      await reader.stop();
+      await gateway.stop();
+    }
+  }, 180_000);
+
   it('replays its spool after a SIGKILL: events taken while Kafka was away reach Kafka after a restart', async () => {
     const prefix = `${uniqueName('gw')}.`;
     const kafka = await topicsFor(prefix);
@@ -225,8 +321,13 @@ describe('gateway against the real Kafka', () => {
       VIGIL_GATEWAY_LOG_LEVEL: 'warn',
     });
     const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-    const run = (e: NodeJS.ProcessEnv): ChildProcess =>
-      spawn(process.execPath, [main], { env: e, stdio: ['ignore', 'ignore', 'inherit'] });
+    const output: string[] = [];
+    const run = (e: NodeJS.ProcessEnv): ChildProcess => {
+      const child = spawn(process.execPath, [main], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      return child;
+    };
     const metrics = async (port: string) =>
       (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
@@ -270,7 +371,13 @@ describe('gateway against the real Kafka', () => {
         () => ids.every((id) => reader.ids.has(id)),
         120_000,
         'every spooled event in kafka',
-      );
+      ).catch(async (error: unknown) => {
+        const text = await metrics(env2.VIGIL_GATEWAY_HTTP_PORT).catch((e: Error) => e.message);
+        throw new Error(
+          `${(error as Error).message}: ${ids.filter((id) => !reader.ids.has(id)).length} missing; ` +
+            `second gateway exit ${second.exitCode}; output:\n${output.join('').slice(-3000)}\nmetrics:\n${text}`,
+        );
+      });
       const text = await metrics(env2.VIGIL_GATEWAY_HTTP_PORT);
       expect(metricValue(text, 'gateway_replayed_events_total')).toBe(500);
       expect(

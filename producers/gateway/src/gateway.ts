@@ -113,7 +113,7 @@ function createMetrics(registry: Registry, refresh: () => void) {
     }),
     spooled: new Counter({
       name: 'gateway_spooled_events_total',
-      help: 'Events appended to the spool',
+      help: 'Events written to the spool (from then on they survive a crash)',
       labelNames: ['component'],
       registers: [registry],
     }),
@@ -304,7 +304,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       }
       return;
     }
-    spooledChild.inc();
     scheduleFlush();
   }
 
@@ -342,7 +341,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         droppedSequence--;
         return; // still full; try again later
       }
-      m.spooled.inc(labels);
       sessionDrops.delete(key);
       log.warn(
         { session: key, events: seen.events, bytes: seen.bytes },
@@ -428,7 +426,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         // Healthy while events are accepted: Kafka's absence is what the spool is for, so only a
         // spool that cannot be written (or is full) makes the gateway unhealthy.
         const stats = spool?.stats();
-        const full = stats ? stats.diskBytes >= config.spool.maxBytes * 0.99 : true;
+        const full = stats ? stats.backlogBytes >= config.spool.maxBytes * 0.99 : true;
         const ok = !spoolError && !full && listeners.length > 0;
         const body = {
           status: ok ? 'ok' : 'unhealthy',
@@ -467,7 +465,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
 
     async start() {
       log.info({ config: redactSecrets(gatewayConfigSchema, config) }, 'starting the gateway');
-      spool = openSpool(config.spool);
+      spool = openSpool(config.spool, Date.now, (records) => spooledChild.inc(records));
       const recovered = spool.stats();
       if (recovered.backlogBytes > 0 || recovered.truncatedBytes > 0) {
         log.info(

@@ -74,7 +74,10 @@ export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface SpoolConfig {
   readonly dir: string;
-  /** Upper bound of all segment files together; appends beyond it are refused (drop newest). */
+  /**
+   * Bound of the bytes not yet in Kafka; appends beyond it are refused (drop newest). The files can
+   * exceed it by the acknowledged parts of the oldest and newest segments.
+   */
   readonly maxBytes: number;
   readonly segmentBytes: number;
   /** `always`: fsync every flush; `interval`: at most every `fsyncIntervalMs`; `never`: the OS decides. */
@@ -87,7 +90,10 @@ export interface SpoolStats {
   readonly backlogBytes: number;
   /** Bytes appended but not yet handed to `read`. */
   readonly unreadBytes: number;
-  /** Total size of the segment files plus the write buffer: what `maxBytes` bounds. */
+  /**
+   * Total size of the segment files plus the write buffer. At most `maxBytes` plus the acknowledged
+   * parts of the oldest and the newest segment (deleted whole, once passed).
+   */
   readonly diskBytes: number;
   /** Records found corrupt (bad checksum or length) and skipped since open. */
   readonly corruptRecords: number;
@@ -103,8 +109,11 @@ export interface Spool {
    * reported by `flush`.
    */
   append(record: SpoolRecord): boolean;
-  /** Writes buffered records to the current segment (and fsyncs per policy). Throws on I/O errors. */
-  flush(): void;
+  /**
+   * Writes buffered records to the current segment (and fsyncs per policy); returns how many were
+   * written (from then on they survive a crash of the process). Throws on I/O errors.
+   */
+  flush(): number;
   /** Up to `maxRecords`/`maxBytes` records after the read position (flushes first); empty when none. */
   read(maxRecords: number, maxBytes: number): SpoolBatch;
   /** Everything up to `end` is in Kafka: advance the cursor, delete finished segments. */
@@ -201,7 +210,12 @@ function scanSegment(fd: number, from: number, size: number): ScanResult {
  * segments after it, and the valid end of the last one (a torn tail is truncated).
  * @throws on I/O errors (a directory that cannot be created or read): the gateway cannot start.
  */
-export function openSpool(config: SpoolConfig, now: () => number = Date.now): Spool {
+export function openSpool(
+  config: SpoolConfig,
+  now: () => number = Date.now,
+  /** Called with the number of records each write put in the file (the spooled-events metric). */
+  onWritten: (records: number) => void = () => undefined,
+): Spool {
   mkdirSync(config.dir, { recursive: true });
   const cursorFile = join(config.dir, 'cursor.json');
   let cursor: SpoolPosition = { segment: 0, offset: 0 };
@@ -331,7 +345,8 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
     segments.set(writeSegment, 0);
   }
 
-  function flush(): void {
+  function flush(): number {
+    const written = pending.length;
     if (pending.length > 0) {
       let start = 0;
       while (start < pending.length) {
@@ -369,6 +384,8 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
       lastFsync = now();
       dirty = false;
     }
+    if (written > 0) onWritten(written);
+    return written;
   }
 
   function openForRead(segment: number): number {
@@ -383,7 +400,7 @@ export function openSpool(config: SpoolConfig, now: () => number = Date.now): Sp
   return {
     append(record) {
       const bytes = encodeSpoolRecord(encodeSpoolPayload(record));
-      if (diskBytes + bytes.length > config.maxBytes) return false;
+      if (backlogBytes + bytes.length > config.maxBytes) return false;
       pending.push(bytes);
       pendingBytes += bytes.length;
       diskBytes += bytes.length;

@@ -304,6 +304,70 @@ describe('gateway against the real Kafka', () => {
     }
   }, 180_000);
 
+  it('SIGKILLed mid-stream with Kafka up, then restarted: everything it had spooled reaches Kafka', async () => {
+    const prefix = `${uniqueName('gw')}.`;
+    const kafka = await topicsFor(prefix);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-gw-midkill-'));
+    const httpPort = String(await freePort());
+    const env = {
+      ...process.env,
+      VIGIL_GATEWAY_LISTEN: `unix:${dir}/g.sock`,
+      VIGIL_GATEWAY_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      VIGIL_GATEWAY_KAFKA_TOPIC_PREFIX: prefix,
+      VIGIL_GATEWAY_REGISTRY_URL: stack.registryUrl,
+      VIGIL_GATEWAY_SPOOL_DIR: join(dir, 'spool'),
+      VIGIL_GATEWAY_HTTP_PORT: httpPort,
+      VIGIL_GATEWAY_LOG_LEVEL: 'error',
+    };
+    const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+    const run = () =>
+      spawn(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const metrics = async () =>
+      (await fetch(`http://127.0.0.1:${httpPort}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '')) || '';
+    const first = run();
+    await until(async () => (await metrics()) !== '', 30_000, 'the first gateway');
+    const client = await connectStream(`unix:${dir}/g.sock`);
+    client.on('error', () => undefined); // the gateway dies under it
+    const ids: string[] = [];
+    // One stream keeps its order, so "n written to the spool" means the first n sent.
+    let spooledAtKill = 0;
+    for (let i = 1; i <= 4000; i++) {
+      const d = processDatagram(i, 'midkill');
+      ids.push(d.eventId);
+      client.write(lengthPrefixed(d.bytes));
+      if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (i === 2000) {
+        await until(
+          async () => metricValue(await metrics(), 'component_sent_events_total') > 0,
+          30_000,
+          'some sent',
+        );
+        spooledAtKill = metricValue(await metrics(), 'gateway_spooled_events_total');
+        first.kill('SIGKILL');
+        await new Promise((resolve) => first.once('exit', resolve));
+        break;
+      }
+    }
+    client.destroy();
+    expect(spooledAtKill).toBeGreaterThan(0);
+    const second = run();
+    const reader = await readTopics(kafka, [`${prefix}vigil.process.v1`], uniqueName('gw-read'));
+    try {
+      await until(
+        () => ids.slice(0, spooledAtKill).every((id) => reader.ids.has(id)),
+        60_000,
+        'the spooled events',
+      );
+    } finally {
+      await reader.stop();
+      second.kill('SIGTERM');
+      await new Promise((resolve) => second.once('exit', resolve));
+    }
+    expect(second.exitCode).toBe(0);
+  }, 180_000);
+
   it('replays its spool after a SIGKILL: events taken while Kafka was away reach Kafka after a restart', async () => {
     const prefix = `${uniqueName('gw')}.`;
     const kafka = await topicsFor(prefix);

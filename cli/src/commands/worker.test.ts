@@ -11,7 +11,9 @@ describe('vigil worker', () => {
   });
 
   it('refuses an unknown worker by name', () => {
-    expect(() => workerMain('nope')).toThrow(/unknown worker "nope" \(known: verify, enrich\)/);
+    expect(() => workerMain('nope')).toThrow(
+      /unknown worker "nope" \(known: verify, enrich, elasticsearch, splunk, file\)/,
+    );
   });
 
   it('runs the worker, which validates its config before any I/O and exits 2 naming the bad key', () => {

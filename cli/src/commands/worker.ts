@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 
 /** Workers `vigil worker <name>` can start: consumer packages `@vigil/<name>` with a `vigil-<name>` bin. */
-export const WORKERS = ['verify', 'enrich'] as const;
+export const WORKERS = ['verify', 'enrich', 'elasticsearch', 'splunk', 'file'] as const;
 
 /** The main script of a worker package (its `vigil-<name>` bin). Throws for an unknown worker. */
 export function workerMain(name: string): string {

@@ -5,7 +5,7 @@ import { Client, errors } from '@elastic/elasticsearch';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { FAMILIES } from '@vigil/schemas/families';
 import { createEventCodec } from '@vigil/pipeline/codec';
-import { PermanentError, RetryableError } from '@vigil/pipeline/errors';
+import { FatalError, PermanentError, RetryableError } from '@vigil/pipeline/errors';
 import type { Logger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import type { Sink } from '@vigil/pipeline/sink';
@@ -53,10 +53,9 @@ export interface ElasticsearchSinkDeps {
 }
 
 /** Elasticsearch refused the credentials: no retry helps, an operator must act. */
-export class ElasticsearchAuthError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ElasticsearchAuthError';
+export class ElasticsearchAuthError extends FatalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { errorType: 'auth', cause: options?.cause });
   }
 }
 

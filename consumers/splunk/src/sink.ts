@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Counter, type Registry } from 'prom-client';
 import { createEventCodec } from '@vigil/pipeline/codec';
-import { PermanentError, RetryableError } from '@vigil/pipeline/errors';
+import { FatalError, PermanentError, RetryableError } from '@vigil/pipeline/errors';
 import type { Logger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import type { Sink } from '@vigil/pipeline/sink';
@@ -36,13 +36,11 @@ export interface SplunkSinkDeps {
 
 /**
  * The collector refused the token or the client's configuration (channel, ack): no retry helps and
- * no event is at fault, so the worker stops (the runtime treats errors outside the Vigil vocabulary
- * as fatal) with this message for the operator.
+ * no event is at fault, so the worker stops with this message for the operator.
  */
-export class SplunkConfigurationError extends Error {
+export class SplunkConfigurationError extends FatalError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SplunkConfigurationError';
+    super(message, { errorType: 'auth' });
   }
 }
 

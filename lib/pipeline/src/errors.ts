@@ -5,7 +5,16 @@
 
 /** Closed set of error kinds, used as the `error_type` metric label. */
 export type ErrorType =
-  'codec' | 'schema' | 'signature' | 'config' | 'network' | 'http' | 'timeout' | 'store' | 'kafka';
+  | 'codec'
+  | 'schema'
+  | 'signature'
+  | 'config'
+  | 'network'
+  | 'http'
+  | 'timeout'
+  | 'store'
+  | 'kafka'
+  | 'auth';
 
 interface VigilErrorOptions {
   readonly errorType: ErrorType;
@@ -33,6 +42,13 @@ export class RetryableError extends VigilError {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/**
+ * No retry can help and no event is at fault: the destination refused our credentials or our
+ * configuration. The worker stops with this message for the operator (logged as such, not as a
+ * programmer error) and exits non-zero; nothing is committed or dead-lettered.
+ */
+export class FatalError extends VigilError {}
 
 /** Why a Kafka record value could not be decoded. */
 export type CodecErrorCode =

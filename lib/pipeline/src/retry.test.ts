@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CodecError, PermanentError, RetryableError } from './errors.js';
+import { CodecError, FatalError, PermanentError, RetryableError } from './errors.js';
 import { backoffDelay, dispositionOf } from './retry.js';
 
 const policy = { initialMs: 100, maxMs: 5000, multiplier: 2, jitter: 0.5 };
@@ -36,6 +36,7 @@ describe('dispositionOf', () => {
     [new RetryableError('sending: 503', { errorType: 'http' }), 'retry'],
     [new PermanentError('sending: 400', { errorType: 'http' }), 'dead-letter'],
     [new CodecError('truncated', 'decoding: short'), 'dead-letter'],
+    [new FatalError('sending: token refused', { errorType: 'auth' }), 'crash'],
     [new TypeError('x is undefined'), 'crash'],
     [new RangeError('bad'), 'crash'],
     [new Error('plain'), 'crash'],

@@ -1,4 +1,4 @@
-import { PermanentError, RetryableError, VigilError } from './errors.js';
+import { FatalError, PermanentError, RetryableError, VigilError } from './errors.js';
 
 /** How retryable failures are spaced. No attempt limit: Kafka holds the backlog meanwhile. */
 export interface RetryPolicy {
@@ -35,10 +35,12 @@ export function backoffDelay(
 export type Disposition = 'retry' | 'dead-letter' | 'crash';
 
 /**
- * RetryableError → retry; PermanentError → dead-letter; anything else (TypeError, RangeError, a
- * plain Error) is a programmer error → crash, so the supervisor restarts a fixed build [kafkajs].
+ * RetryableError → retry; PermanentError → dead-letter; FatalError (an operator must act) → stop;
+ * anything else (TypeError, RangeError, a plain Error) is a programmer error → crash, so the
+ * supervisor restarts a fixed build [kafkajs].
  */
 export function dispositionOf(error: unknown): Disposition {
+  if (error instanceof FatalError) return 'crash';
   if (error instanceof RetryableError) return 'retry';
   if (error instanceof PermanentError) return 'dead-letter';
   // Another VigilError subclass cannot exist (the base is abstract), but be explicit.

@@ -13,7 +13,7 @@ import {
   type PipelineEvent,
   type ProducerClient,
 } from './consume.js';
-import { RetryableError, VigilError } from './errors.js';
+import { FatalError, RetryableError, VigilError } from './errors.js';
 import { startHealthServer } from './health.js';
 import type { KafkaConfig } from './kafka.js';
 import { createLogger, type Logger } from './log.js';
@@ -251,10 +251,17 @@ export async function startWorker<S extends z.ZodType>(
   function crash(error: unknown): void {
     if (fatal !== undefined) return;
     fatal = error;
-    telemetry.error(
-      { errorType: 'programmer', stage: 'process', error },
-      'programmer error: stopping the worker',
-    );
+    if (error instanceof FatalError) {
+      telemetry.error(
+        { errorType: error.errorType, stage: 'process', error },
+        'an operator must act: stopping the worker',
+      );
+    } else {
+      telemetry.error(
+        { errorType: 'programmer', stage: 'process', error },
+        'programmer error: stopping the worker',
+      );
+    }
     void stop();
   }
 

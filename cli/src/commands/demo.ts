@@ -17,6 +17,7 @@ import { createGateway } from '@vigil/gateway/gateway';
 import { familyByName } from '@vigil/schemas/families';
 import { vigil } from '@vigil/schemas/gen';
 import type { StackEndpoints } from '@vigil/stack/stack';
+import { runPipelineDemo } from './demo-pipeline.js';
 
 /**
  * The node path: one process event as the preload sends it (a UDP datagram with the node
@@ -65,13 +66,14 @@ async function throughGateway(endpoints: StackEndpoints, sent: Map<string, strin
 /**
  * `vigil demo`: Vigil locally, end to end. Brings the stack up, registers every family's schema,
  * produces one event of each with the Confluent framing, sends one preload datagram through an
- * in-process gateway, reads them all back, decodes them and says what it did. Later parts (gateway, workers) join this same command.
+ * in-process gateway, reads them all back, decodes them and says what it did; then follows a real
+ * program through preload → gateway → verify → enrich → Elasticsearch (demo-pipeline.ts).
  */
 export function registerDemoCommand(program: Command, loadConfig: () => StackConfig): void {
   program
     .command('demo')
     .description(
-      'run Vigil locally end to end: stack up, produce one event of each family, consume and decode them',
+      'run Vigil locally end to end: stack up, one event of each family through Kafka, then a traced program through gateway, verify, enrich and Elasticsearch',
     )
     .action(async () => {
       const config = loadConfig();
@@ -131,5 +133,6 @@ export function registerDemoCommand(program: Command, loadConfig: () => StackCon
       console.log(
         `round trip complete: ${events.length + 1} events (one through the gateway) produced, consumed and decoded`,
       );
+      await runPipelineDemo(endpoints);
     });
 }

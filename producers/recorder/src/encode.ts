@@ -139,3 +139,66 @@ export function encodeSessionFrame(
   frame.set(payload, 8);
   return frame;
 }
+
+/** Field numbers of SessionEvent's `output` and `input`, and of their `data` (session.proto). */
+const OUTPUT_FIELD = 11;
+const INPUT_FIELD = 12;
+const DATA_FIELD = 1;
+const LENGTH_DELIMITED = 2;
+
+function varint(value: number, out: number[]): void {
+  while (value > 0x7f) {
+    out.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  out.push(value);
+}
+
+/**
+ * The same transport message as `encodeSessionFrame`, as a list of buffers to write in order. For
+ * output and input the data is not copied: the list is [everything before the data, the data].
+ * The bytes are those protobufjs writes (fields in number order, the body field last), so readers
+ * cannot tell the difference (encode.test.ts decodes both).
+ */
+export function encodeSessionFrameParts(
+  event: SessionEvent | DroppedReport,
+  context: EnvelopeContext,
+  sequence: bigint,
+): Buffer[] | undefined {
+  if (event.type !== 'output' && event.type !== 'input') {
+    const frame = encodeSessionFrame(event, context, sequence);
+    return frame && [frame];
+  }
+  const message = vigil.session.v1.SessionEvent.create({
+    envelope: {
+      eventId: newEventId(),
+      sourceKind: vigil.envelope.v1.SourceKind.SOURCE_KIND_RECORDER,
+      host: context.host,
+      producerId: context.producerId,
+      sequence: u64(sequence),
+      timeUnixNano: i64FromBigint(context.startUnixNano + event.offsetNs),
+    },
+    sessionId: context.sessionId,
+    offsetNs: u64(event.offsetNs),
+  });
+  const head = vigil.session.v1.SessionEvent.encode(message).finish();
+  const data = event.data;
+  // body field tag, chunk length, data field tag, data length
+  const tail: number[] = [
+    ((event.type === 'output' ? OUTPUT_FIELD : INPUT_FIELD) << 3) | LENGTH_DELIMITED,
+  ];
+  const dataLength: number[] = [];
+  varint(data.length, dataLength);
+  varint(1 + dataLength.length + data.length, tail);
+  tail.push((DATA_FIELD << 3) | LENGTH_DELIMITED, ...dataLength);
+  const payloadLength = head.length + tail.length + data.length;
+  const prefix = Buffer.allocUnsafe(8 + head.length + tail.length);
+  prefix.writeUInt32BE(4 + payloadLength, 0);
+  prefix[4] = 0x56; // "V"
+  prefix[5] = 0x47; // "G"
+  prefix[6] = TRANSPORT_VERSION;
+  prefix[7] = SESSION_FAMILY_BYTE;
+  prefix.set(head, 8);
+  prefix.set(tail, 8 + head.length);
+  return data.length > 0 ? [prefix, data] : [prefix];
+}

@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadRecorderConfig, RECORDER_FAILED_STATUS, runRec } from './rec.js';
+import { quickSpawnSettings } from './quick-config.js';
+import { RECORDER_FAILED_STATUS, record } from './record.js';
 
 /**
  * `vigil-rec`: the recorder's own small entry point (profile.d starts it at every login, so it
- * loads nothing but the recorder). `vigil rec` in the CLI runs the same code.
+ * loads nothing but the recorder). `vigil rec` in the CLI runs the same code, but validates the
+ * config first; here the program is started first and the config validated right after (zod and
+ * the protobuf code take longer to load than the whole start-up budget), see record.ts. A setting
+ * the program's start depends on that is not plainly valid is validated first, as before.
  *
  *   vigil-rec [--login] [-c command] [-f file.cast] [--input] [--config vigil.yaml]
  */
@@ -29,8 +33,14 @@ async function main(): Promise<number> {
   const path = values.file ?? positionals[0];
   if (path) flags['file.path'] = path;
   if (values.input) flags.input = true;
-  const config = loadRecorderConfig({ file, env: process.env, flags });
-  return runRec(config, { command: values.command, login: values.login });
+  const configOptions = { file, env: process.env, flags };
+  const loadConfig = async () => (await import('./config.js')).loadRecorderConfig(configOptions);
+  const options = { command: values.command, login: values.login };
+  const spawn = await quickSpawnSettings(configOptions);
+  if (spawn) return record({ spawn, config: loadConfig }, options);
+  // Not plainly valid: validate everything before starting anything (throws: exit 254).
+  const { runRec } = await import('./rec.js');
+  return runRec(await loadConfig(), options);
 }
 
 main().then(

@@ -10,12 +10,20 @@ import {
 } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { encodeSessionFrame, type DroppedReport, type EnvelopeContext } from '../encode.js';
-import type { SessionEvent, SessionOutput } from '../events.js';
+import {
+  encodeSessionFrame,
+  encodeSessionFrameParts,
+  type DroppedReport,
+  type EnvelopeContext,
+} from '../encode.js';
+import type { SessionEvent } from '../events.js';
+import type { LateOutput } from './deferred.js';
 
 /**
  * The gateway output: session events as length-prefixed transport messages on the gateway's unix
- * or TCP stream socket. It never makes the terminal wait: `event` encodes and queues; a bounded
+ * or TCP stream socket. It never makes the terminal wait: `event` only takes the event; encoding
+ * and writing happen after the terminal's own I/O of that turn of the event loop (setImmediate),
+ * the output bytes are not copied (a frame is written as [header, data]), and a bounded
  * in-memory spool holds what the socket cannot take (gateway slow or away, reconnecting with
  * backoff); past the bound, output and input are dropped and a `dropped` event says how much, as
  * soon as there is room again. At the end it keeps sending for `closeTimeoutMs`, then writes the
@@ -45,7 +53,7 @@ export interface GatewayOutputStats {
   readonly connected: boolean;
 }
 
-export interface GatewayOutput extends SessionOutput {
+export interface GatewayOutput extends LateOutput {
   stats(): GatewayOutputStats;
 }
 
@@ -54,8 +62,12 @@ const SOCKET_HIGH_WATER = 256 * 1024;
 const SPOOL_SUFFIX = '.vgs';
 
 export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutput {
-  const queue: Buffer[] = [];
+  /** Whole frames, each as the buffers to write in order. */
+  const queue: Buffer[][] = [];
   let queuedBytes = 0;
+  /** Events taken but not yet encoded (this turn of the event loop). */
+  let incoming: SessionEvent[] = [];
+  let processScheduled = false;
   let sequence = 0n;
   let socket: Socket | undefined;
   let connected = false;
@@ -75,27 +87,72 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
   // Leftovers of earlier sessions go first (they are whole frames, already numbered).
   const leftovers = options.spoolDir ? takeLeftovers(options.spoolDir, options.spoolMaxBytes) : [];
   for (const frames of leftovers) {
-    queue.push(frames);
+    queue.push([frames]);
     queuedBytes += frames.length;
   }
 
-  function enqueue(frame: Buffer, force: boolean): boolean {
-    if (!force && queuedBytes + frame.length > options.spoolMaxBytes) return false;
-    queue.push(frame);
-    queuedBytes += frame.length;
-    pump();
+  const sizeOf = (parts: readonly Buffer[]): number =>
+    parts.length === 1 ? parts[0]!.length : parts.reduce((sum, part) => sum + part.length, 0);
+
+  function enqueue(parts: Buffer[], force: boolean): boolean {
+    const size = sizeOf(parts);
+    if (!force && queuedBytes + size > options.spoolMaxBytes) return false;
+    queue.push(parts);
+    queuedBytes += size;
     return true;
   }
 
   function pump(): void {
     if (!socket || !connected) return;
-    while (queue.length > 0 && socket.writableLength < SOCKET_HIGH_WATER) {
-      const frame = queue.shift()!;
-      queuedBytes -= frame.length;
-      sentFrames++;
-      socket.write(frame);
+    if (queue.length > 0 && socket.writableLength < SOCKET_HIGH_WATER) {
+      // One writev for everything handed over now.
+      socket.cork();
+      while (queue.length > 0 && socket.writableLength < SOCKET_HIGH_WATER) {
+        const parts = queue.shift()!;
+        queuedBytes -= sizeOf(parts);
+        sentFrames++;
+        for (const part of parts) socket.write(part);
+      }
+      socket.uncork();
     }
     if (queue.length === 0 && socket.writableLength === 0) drainWaiter?.();
+  }
+
+  function take(event: SessionEvent): void {
+    const control = event.type === 'start' || event.type === 'exit';
+    if (lossEvents > 0n && queuedBytes < options.spoolMaxBytes / 2) reportLoss();
+    const seq = sequence + 1n;
+    const parts = encodeSessionFrameParts(event, options.context, seq);
+    if (!parts) return;
+    sequence = seq;
+    if (!enqueue(parts, control)) {
+      // The sequence number stays used: the gap tells downstream exactly where the loss was.
+      const bytes = event.type === 'output' || event.type === 'input' ? event.data.length : 0;
+      countLoss(1, bytes, connected ? 'spool_full' : 'gateway_down');
+    }
+    if (event.type === 'exit') reportLoss();
+  }
+
+  function countLoss(events: number, bytes: number, reason: DroppedReport['reason']): void {
+    lossEvents += BigInt(events);
+    lossBytes += BigInt(bytes);
+    lossReason = reason;
+    droppedEvents += events;
+    droppedBytes += bytes;
+  }
+
+  /** Encodes and queues what was taken, then hands the socket what it can take. */
+  function processIncoming(): void {
+    processScheduled = false;
+    const events = incoming;
+    incoming = [];
+    const corked = connected ? socket : undefined;
+    corked?.cork(); // one writev for the frames of this turn
+    for (const event of events) {
+      take(event);
+      pump();
+    }
+    corked?.uncork();
   }
 
   function reportLoss(): void {
@@ -109,7 +166,7 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
     };
     lossEvents = 0n;
     lossBytes = 0n;
-    enqueue(encodeSessionFrame(report, options.context, ++sequence)!, true);
+    enqueue([encodeSessionFrame(report, options.context, ++sequence)!], true);
   }
 
   function open(): void {
@@ -144,29 +201,26 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
   return {
     event(event: SessionEvent) {
       if (closed) return;
-      const control = event.type === 'start' || event.type === 'exit';
-      if (lossEvents > 0n && queuedBytes < options.spoolMaxBytes / 2) reportLoss();
-      const seq = sequence + 1n;
-      const frame = encodeSessionFrame(event, options.context, seq);
-      if (!frame) return;
-      sequence = seq;
-      if (!enqueue(frame, control)) {
-        // The sequence number stays used: the gap tells downstream exactly where the loss was.
-        lossEvents++;
-        lossBytes += BigInt(
-          event.type === 'output' || event.type === 'input' ? event.data.length : 0,
-        );
-        lossReason = connected ? 'spool_full' : 'gateway_down';
-        droppedEvents++;
-        droppedBytes += event.type === 'output' || event.type === 'input' ? event.data.length : 0;
+      incoming.push(event);
+      if (!processScheduled) {
+        processScheduled = true;
+        setImmediate(processIncoming);
       }
-      if (event.type === 'exit') reportLoss();
+    },
+
+    lost(events: number, bytes: number) {
+      if (closed || events <= 0) return;
+      processIncoming();
+      sequence += BigInt(events);
+      countLoss(events, bytes, 'spool_full');
     },
 
     async close() {
       if (closed) return;
       closing = true;
+      processIncoming();
       reportLoss();
+      pump();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.closeTimeoutMs);
         drainWaiter = () => {
@@ -188,11 +242,16 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
         socket.unref();
       }
       if (unsent.length > 0 && options.spoolDir) {
-        saveLeftovers(options.spoolDir, Buffer.concat(unsent), options.spoolDirMaxBytes ?? 0);
+        saveLeftovers(
+          options.spoolDir,
+          Buffer.concat(unsent.flat()),
+          options.spoolDirMaxBytes ?? 0,
+        );
       }
     },
 
     stats() {
+      if (incoming.length > 0) processIncoming();
       return { sentFrames, droppedEvents, droppedBytes, queuedBytes, connected };
     },
   };

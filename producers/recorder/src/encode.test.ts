@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { vigil } from '@vigil/schemas/gen';
-import { encodeSessionFrame } from './encode.js';
+import { encodeSessionFrame, encodeSessionFrameParts } from './encode.js';
 
 const context = {
   sessionId: Buffer.alloc(16, 7),
@@ -102,5 +102,36 @@ describe('encodeSessionFrame', () => {
         1n,
       ),
     ).toBeUndefined();
+  });
+
+  it('writes output and input without copying the data, decoding as the generic encoder does', () => {
+    const decode = (frame: Buffer) => {
+      const event = vigil.session.v1.SessionEvent.decode(frame.subarray(8));
+      event.envelope!.eventId = new Uint8Array(16); // random per frame
+      return vigil.session.v1.SessionEvent.toObject(event, { longs: String, bytes: Array });
+    };
+    for (const size of [1, 127, 128, 300, 16_383, 16_384, 65_536, 512 * 1024]) {
+      const data = Buffer.alloc(size, 0xab);
+      for (const type of ['output', 'input'] as const) {
+        const event = { type, offsetNs: 123_456_789n, data };
+        const parts = encodeSessionFrameParts(event, context, 77n)!;
+        expect(parts).toHaveLength(2);
+        expect(parts[1]).toBe(data); // the same buffer, not a copy
+        const frame = Buffer.concat(parts);
+        const generic = encodeSessionFrame(event, context, 77n)!;
+        expect(frame.length).toBe(generic.length);
+        expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+        expect(decode(frame)).toEqual(decode(generic));
+        // Byte for byte the same apart from the 16 random bytes of the event id.
+        const diff = [...frame].filter((b, i) => b !== generic[i]).length;
+        expect(diff).toBeLessThanOrEqual(16);
+      }
+    }
+    const resize = encodeSessionFrameParts(
+      { type: 'resize', offsetNs: 0n, cols: 1, rows: 2 },
+      context,
+      1n,
+    )!;
+    expect(resize).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../events.js';
 import { listenFrames, outputBytes, waitFor, type FrameListener } from '../test-kit.js';
+import { createDeferredOutput } from './deferred.js';
 import { createGatewayOutput, isWholeFrames, type GatewayOutputOptions } from './gateway.js';
 
 const listeners: FrameListener[] = [];
@@ -131,5 +132,49 @@ describe('gateway output', () => {
     expect(isWholeFrames(Buffer.concat([frame(3), frame(5)]))).toBe(true);
     expect(isWholeFrames(Buffer.concat([frame(3), frame(5)]).subarray(0, 10))).toBe(false);
     expect(isWholeFrames(Buffer.from([0, 0, 0, 0]))).toBe(false);
+  });
+
+  it('takes over the events held before it existed, with a loss there as a gap and a dropped event', async () => {
+    const gw = await listenFrames();
+    listeners.push(gw);
+    const deferred = createDeferredOutput(10);
+    for (const text of ['aaaa', 'bbbb', 'cccccc', 'dd']) deferred.event(output(Buffer.from(text)));
+    deferred.event({ type: 'marker', offsetNs: 2n, label: 'm' });
+    deferred.attach(createGatewayOutput(options(gw.path)));
+    deferred.event(output(Buffer.from('ee')));
+    deferred.event(exit);
+    await deferred.close();
+    await waitFor('the end', () => gw.frames.some((f) => f.event.end));
+    expect(gw.problems).toEqual([]);
+    expect(
+      gw.frames.map((f) => [
+        Number(f.event.envelope!.sequence),
+        f.event.body,
+        f.event.output ? Buffer.from(f.event.output.data!).toString() : '',
+      ]),
+    ).toEqual([
+      [1, 'output', 'aaaa'],
+      [2, 'output', 'bbbb'],
+      // 3: "cccccc" did not fit in the 10 bytes held
+      [4, 'dropped', ''],
+      [5, 'output', 'dd'],
+      [6, 'marker', ''],
+      [7, 'output', 'ee'],
+      [8, 'end', ''],
+    ]);
+    const dropped = gw.frames.find((f) => f.event.dropped)!.event.dropped!;
+    expect([Number(dropped.bytes), Number(dropped.events), dropped.reason]).toEqual([
+      6,
+      1,
+      'spool_full',
+    ]);
+  });
+
+  it('throws the held events away when abandoned (a bad config) and closes at once', async () => {
+    const deferred = createDeferredOutput(1024);
+    deferred.event(output(Buffer.from('x')));
+    deferred.abandon();
+    deferred.event(output(Buffer.from('y')));
+    await deferred.close();
   });
 });

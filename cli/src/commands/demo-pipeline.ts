@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { gatewayConfigSchema } from '@vigil/gateway/config';
 import { createGateway } from '@vigil/gateway/gateway';
 import { createKafka, ensureTopics, type TopicSpec } from '@vigil/pipeline/kafka';
 import type { StackEndpoints } from '@vigil/stack/stack';
+import { freePort, waitFor } from '@vigil/pipeline/testing';
 import { workerMain } from './worker.js';
 
 /**
@@ -23,30 +23,6 @@ const PRELOAD = fileURLToPath(
   new URL('../../../preload/build/libvigil-preload.so', import.meta.url),
 );
 const KEY_ID = 'demo';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitFor(
-  what: string,
-  condition: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline)
-      throw new Error(`demo: ${what} did not happen within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Starts a worker with its config in the environment; resolves once its /healthz answers 200. */
 async function startWorker(name: string, settings: Record<string, string>): Promise<ChildProcess> {
@@ -75,7 +51,9 @@ async function startWorker(name: string, settings: Record<string, string>): Prom
     exited,
     waitFor(
       `the ${name} worker's health check`,
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200,
+      // Connection refused until the worker listens: not ready yet.
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200,
       90_000,
     ),
   ]);

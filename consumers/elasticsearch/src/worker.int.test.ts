@@ -12,7 +12,7 @@ import { createKafka, ensureTopics } from '@vigil/pipeline/kafka';
 import { createLogger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { startSink, type PipelineEvent, type RunningWorker } from '@vigil/pipeline/sink';
-import { uniqueName } from '@vigil/pipeline/testing';
+import { uniqueName, waitFor } from '@vigil/pipeline/testing';
 import { processEvents, registerFamilies } from '@vigil/documents/testing';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
 import { configSchema } from './config.js';
@@ -98,14 +98,6 @@ async function count(client: Client, prefix: string): Promise<number> {
     return (await client.count({ index: `${prefix}-*` }, { ignore: [404] })).count ?? 0;
   } catch {
     return -1; // the node is down
-  }
-}
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(250);
   }
 }
 

@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ import { createKafka, ensureTopics } from '@vigil/pipeline/kafka';
 import { createLogger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { macInput } from '@vigil/pipeline/signature';
-import { sampleEvents, uniqueName } from '@vigil/pipeline/testing';
+import { freePort, sampleEvents, uniqueName, waitFor } from '@vigil/pipeline/testing';
 import { startTransform, type RunningWorker } from '@vigil/pipeline/transform';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
 import { configSchema } from './config.js';
@@ -52,29 +51,6 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await Promise.allSettled(workers.map((w) => w.stop()));
 });
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const healthy = (port: number) => async () =>
   (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200;

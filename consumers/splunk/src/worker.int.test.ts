@@ -6,7 +6,7 @@ import { createKafka, ensureTopics } from '@vigil/pipeline/kafka';
 import { createLogger } from '@vigil/pipeline/log';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { startSink, type PipelineEvent } from '@vigil/pipeline/sink';
-import { uniqueName } from '@vigil/pipeline/testing';
+import { uniqueName, waitFor } from '@vigil/pipeline/testing';
 import { processEvents, registerFamilies } from '@vigil/documents/testing';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
 import { configSchema } from './config.js';
@@ -34,14 +34,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   await producer?.disconnect();
 });
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
 
 describe('splunk sink worker', () => {
   it.each([

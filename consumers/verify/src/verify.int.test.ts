@@ -15,6 +15,7 @@ import {
   pipelineEvent,
   sampleEvents,
   uniqueName,
+  waitFor,
 } from '@vigil/pipeline/testing';
 import { startTransform, type RunningWorker } from '@vigil/pipeline/transform';
 import { ensureStack, type StackEndpoints } from '@vigil/stack/stack';
@@ -52,14 +53,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(running.map((w) => w.stop()));
 });
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function processStart(): vigil.process.v1.ProcessEvent {
   return sampleEvents()[0]!.message as vigil.process.v1.ProcessEvent;

@@ -10,6 +10,7 @@ import { createLogger } from './log.js';
 import { startSink, type Sink } from './run-sink.js';
 import type { RunningWorker } from './run-worker.js';
 import { createMemorySink, uniqueName } from './testing/index.js';
+import { waitFor } from '@vigil/pipeline/testing';
 
 /**
  * The sink run loop against the real Kafka: at-least-once, commit after write, order per
@@ -29,18 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(running.map((w) => w.stop()));
 });
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function topics(partitions: number) {
   const topic = uniqueName('rt-in');

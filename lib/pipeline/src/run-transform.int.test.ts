@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { discard, startTransform } from './run-transform.js';
 import type { RunningWorker } from './run-worker.js';
 import { uniqueName } from './testing/index.js';
+import { waitFor } from '@vigil/pipeline/testing';
 
 /** The transform run loop against the real Kafka: outputs, drops, dead letters, commits after acks. */
 
@@ -28,18 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(running.map((w) => w.stop()));
 });
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function collect(topic: string) {
   const records: Array<{

@@ -1,4 +1,4 @@
-import { createServer as createNetServer, connect, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { decodeFrame } from '@vigil/pipeline/codec';
 import { formatUuid, newEventId } from '@vigil/pipeline/events';
 import { familyByName } from '@vigil/schemas/families';
@@ -7,6 +7,9 @@ import type { Kafka } from 'kafkajs';
 import Long from 'long';
 import protobuf from 'protobufjs/minimal.js';
 import { encodeTransport } from './decode.js';
+import { freePort } from '@vigil/pipeline/testing';
+
+export { freePort };
 
 /** Helpers of the gateway's integration tests and bench: events, stream clients, Kafka readers. */
 
@@ -57,18 +60,6 @@ export function connectStream(address: string): Promise<Socket> {
         })();
     socket.once('connect', () => resolve(socket));
     socket.once('error', reject);
-  });
-}
-
-/** A port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
   });
 }
 

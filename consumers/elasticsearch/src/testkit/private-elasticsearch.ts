@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@vigil/pipeline/testing';
 
 /**
  * A private Elasticsearch node for tests that stop and restart it (the shared stack's node must
@@ -17,14 +17,6 @@ export interface PrivateElasticsearch {
   start(): Promise<void>;
   /** SIGTERM, then waits for the process to exit. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));

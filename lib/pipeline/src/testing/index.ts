@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 export { sampleEvents, sampleInnerMessages, type SampleEvent } from './sample-events.js';
+export { freePort, waitFor } from './wait.js';
 
 /** A name no other test run uses: for topics, consumer groups and indices of one test. */
 export function uniqueName(prefix: string): string {

@@ -1,11 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '@vigil/pipeline/testing';
+
+export { freePort };
 
 /**
  * Real Icinga 2 and Nagios 4 instances for the integration tests (Debian packages icinga2,
@@ -16,17 +19,6 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const scripts = fileURLToPath(new URL('../../testdata/instances/', import.meta.url));
-
-/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { vigil } from '@vigil/schemas/gen';
 import { formatUnixNano, formatUuid, toBigInt } from '@vigil/pipeline/events';
+import type { VerifyHeader } from '@vigil/pipeline/verify-header';
 import { classifyPath } from './classify.js';
 import type { PathClass } from './config.js';
 import type { UserDirectory } from './directory.js';
@@ -14,19 +15,8 @@ import { parseModule } from './modules.js';
 
 export type EcsDocument = Record<string, unknown>;
 
-/** The verify worker's `vigil-verify` header, as far as enrich reads it. */
-export interface VerifyInfo {
-  readonly signature?: string;
-  readonly keyId?: string;
-  readonly watermarks?: ReadonlyArray<{
-    readonly path: string;
-    readonly status: string;
-    readonly id?: string;
-    readonly package?: string;
-    readonly version?: string;
-    readonly builder?: string;
-  }>;
-}
+/** The verify worker's `vigil-verify` header. */
+export type VerifyInfo = VerifyHeader;
 
 /** What the documents of one event need besides the event. */
 export interface EcsContext {

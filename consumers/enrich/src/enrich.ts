@@ -14,21 +14,11 @@ import {
   type VerifyInfo,
 } from './ecs.js';
 import type { JoinCache } from './join.js';
+import { readVerifyHeader } from '@vigil/pipeline/verify-header';
 
-/** The header the verify worker writes. */
-export const VERIFY_HEADER = 'vigil-verify';
-
+/** The verify worker's verdict; a malformed header is a CodecError, so the event is dead-lettered. */
 function verifyInfo(event: PipelineEvent): VerifyInfo | undefined {
-  const header = event.headers[VERIFY_HEADER];
-  if (header === undefined) return undefined;
-  try {
-    return JSON.parse(header) as VerifyInfo;
-  } catch (error) {
-    throw new PermanentError(`reading ${VERIFY_HEADER} header: ${(error as Error).message}`, {
-      errorType: 'codec',
-      cause: error,
-    });
-  }
+  return readVerifyHeader(event.headers);
 }
 
 /**

@@ -7,7 +7,7 @@ import { sampleEvents } from '@vigil/pipeline/testing';
 import { classifyPath } from './classify.js';
 import { DEFAULT_PATH_RULES } from './config.js';
 import { createFileDirectory, parseIdFile } from './directory.js';
-import { endDocument, startDocument } from './ecs.js';
+import { endDocument, startDocument, type EcsContext } from './ecs.js';
 import { createJoinCache } from './join.js';
 import { parseModule } from './modules.js';
 
@@ -69,7 +69,7 @@ const directory = {
   userName: (uid: number) => ({ 1001: 'alice', 0: 'root' })[uid],
   groupName: (gid: number) => ({ 100: 'users' })[gid],
 };
-const ctx = {
+const ctx: EcsContext = {
   directory,
   pathRules: DEFAULT_PATH_RULES,
   verify: { signature: 'valid', keyId: 'site-2026' },

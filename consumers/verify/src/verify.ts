@@ -13,33 +13,21 @@ import { verifiedTopicOf } from './config.js';
 import type { KeyRing } from './keys.js';
 import type { ReplayWindow } from './replay.js';
 import type { WatermarkRegistry } from './watermarks.js';
+import {
+  VERIFY_HEADER,
+  type VerifyHeader,
+  type WatermarkCheck,
+} from '@vigil/pipeline/verify-header';
 
 /** Why an event was quarantined: the `reason` header and metric label (a closed set). */
 export type QuarantineReason =
   'bad-envelope' | 'unsigned' | 'unknown-key' | 'bad-signature' | 'replayed';
 
-/** Status of one watermark a process reported. */
-export interface WatermarkCheck {
-  /** Path of the object (executable or shared object), as reported. */
-  readonly path: string;
-  /** signed: issued here; unknown: carries a watermark this site never issued; unsigned: has none. */
-  readonly status: 'signed' | 'unknown' | 'unsigned';
-  readonly id?: string;
-  readonly package?: string;
-  readonly version?: string;
-  readonly builder?: string;
-}
-
 /** What verify attaches to a valid event as the `vigil-verify` header (JSON). */
-export interface VerifyResult {
-  readonly signature: 'valid' | 'unsigned';
-  readonly keyId?: string;
-  /** For process events: every object of the start record (or every dlopened one of an end record). */
-  readonly watermarks?: readonly WatermarkCheck[];
-}
+export type VerifyResult = VerifyHeader;
 
 /** The header names verify writes. */
-export const VERIFY_HEADER = 'vigil-verify';
+export { VERIFY_HEADER };
 export const QUARANTINE_REASON_HEADER = 'vigil-quarantine-reason';
 export const QUARANTINE_DETAIL_HEADER = 'vigil-quarantine-detail';
 

@@ -6,6 +6,7 @@ import { CodecError } from '@vigil/pipeline/errors';
 import { formatUuid, toBigInt } from '@vigil/pipeline/events';
 import type { PipelineEvent } from '@vigil/pipeline/sink';
 import { toEcsDocument, type EcsDocument } from './ecs.js';
+import { readVerifyHeader, type VerifyHeader } from '@vigil/pipeline/verify-header';
 
 /**
  * A consumed Kafka record as the sinks see it: the decoded Vigil event with what every store keys
@@ -27,19 +28,7 @@ export interface VigilRecord {
   readonly origin: { readonly topic: string; readonly partition: number; readonly offset: string };
 }
 
-/** The part of the verify worker's `vigil-verify` header the sinks use. */
-export interface VerifyHeader {
-  readonly signature?: string;
-  readonly keyId?: string;
-  readonly watermarks?: ReadonlyArray<{
-    readonly path: string;
-    readonly status: string;
-    readonly id?: string;
-    readonly package?: string;
-    readonly version?: string;
-    readonly builder?: string;
-  }>;
-}
+export type { VerifyHeader };
 
 /**
  * What a sink stores for one record: either a protobuf event mapped here (`record` set), or an ECS
@@ -83,11 +72,9 @@ function familyOfType(typeName: string): FamilyName | undefined {
   return FAMILIES.find((f) => f.recordType === typeName)?.name;
 }
 
-function parseVerify(text: string | undefined): VerifyHeader | undefined {
-  if (text === undefined) return undefined;
+function parseVerify(headers: PipelineEvent['headers']): VerifyHeader | undefined {
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value as VerifyHeader) : undefined;
+    return readVerifyHeader(headers);
   } catch {
     return undefined; // a malformed header only loses the signature status, not the event
   }
@@ -110,7 +97,7 @@ export function createRecordDecoder(codec: EventCodec): RecordDecoder {
       throw new CodecError('bad-event', 'decoding record: the envelope has no 16-byte event id');
     }
     const time = toBigInt(envelope.timeUnixNano);
-    const verify = parseVerify(event.headers['vigil-verify']);
+    const verify = parseVerify(event.headers);
     return {
       family,
       typeName: decoded.typeName,

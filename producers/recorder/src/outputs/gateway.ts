@@ -111,11 +111,18 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
         const parts = queue.shift()!;
         queuedBytes -= sizeOf(parts);
         sentFrames++;
-        for (const part of parts) socket.write(part);
+        for (let i = 0; i < parts.length; i++)
+          socket.write(parts[i]!, i === parts.length - 1 ? afterWrite : undefined);
       }
       socket.uncork();
     }
     if (queue.length === 0 && socket.writableLength === 0) drainWaiter?.();
+  }
+
+  /** At the end, resolves the wait as soon as the last frame has left (a write that did not fill
+   * the socket's buffer is followed by no 'drain'). */
+  function afterWrite(): void {
+    if (drainWaiter && queue.length === 0 && socket?.writableLength === 0) drainWaiter();
   }
 
   function take(event: SessionEvent): void {

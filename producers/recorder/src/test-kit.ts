@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,4 +143,85 @@ export function outputBytes(frames: readonly ReceivedFrame[]): Buffer {
   const parts: Buffer[] = [];
   for (const f of frames) if (f.event.output?.data) parts.push(Buffer.from(f.event.output.data));
   return Buffer.concat(parts);
+}
+
+/** A recording in a real terminal: `vigil-rec` (the built bin) in tmux, streaming to a stand-in. */
+export interface Recording {
+  readonly gateway: FrameListener;
+  readonly tmux: Tmux;
+  /** The recorded program's $HOME (a fresh temporary directory). */
+  readonly home: string;
+  /** The asciicast file the recording also writes. */
+  readonly cast: string;
+  /** Command events so far. */
+  commands(): vigil.session.v1.ICommand[];
+  /** Waits for the command event whose text is `text`. */
+  command(text: string, timeoutMs?: number): Promise<vigil.session.v1.ICommand>;
+  /** Stops tmux and the stand-in. */
+  close(): Promise<void>;
+}
+
+export interface RecordingOptions {
+  /** The shell to record (`SHELL`). */
+  readonly shell: string;
+  /** Text on the screen once the shell is ready. */
+  readonly prompt: string;
+  /** Files to create in the home directory first (name → content). */
+  readonly files?: Record<string, string>;
+  readonly env?: Record<string, string>;
+  readonly flags?: string;
+  readonly size?: { cols: number; rows: number };
+}
+
+const REC_BIN = new URL('../bin/vigil-rec.js', import.meta.url).pathname;
+
+/**
+ * Starts `vigil-rec` in a tmux of its own and waits for the prompt and the start event. When the
+ * recorder ends, `EXIT=<status>` appears on the screen.
+ */
+export async function startRecording(options: RecordingOptions): Promise<Recording> {
+  const home = mkdtempSync(join(tmpdir(), 'vigil-rec-home-'));
+  for (const [name, content] of Object.entries(options.files ?? {}))
+    writeFileSync(join(home, name), content);
+  const gateway = await listenFrames();
+  const tmux = createTmux(`vigil-rec-${process.pid}-${Date.now()}`);
+  const cast = join(home, 'session.cast');
+  const close = async () => {
+    tmux.kill();
+    await gateway.close();
+  };
+  try {
+    tmux.start(
+      `sh -c 'node ${REC_BIN} ${options.flags ?? ''} -f ${cast}; echo "EXIT=$?"; exec sleep 600'`,
+      options.size ?? { cols: 100, rows: 30 },
+      {
+        HOME: home,
+        SHELL: options.shell,
+        TERM: 'xterm-256color',
+        VIGIL_RECORDER_GATEWAY_ADDRESS: `unix:${gateway.path}`,
+        VIGIL_RECORDER_GATEWAY_SPOOL_DIR: join(home, 'spool'),
+        ...options.env,
+      },
+    );
+    await waitFor('the first prompt', () => tmux.screen().includes(options.prompt), 15_000);
+    await waitFor('the start event', () => gateway.frames[0]?.event.start);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const commands = () => gateway.frames.filter((f) => f.event.command).map((f) => f.event.command!);
+  return {
+    gateway,
+    tmux,
+    home,
+    cast,
+    commands,
+    command: (text, timeoutMs) =>
+      waitFor(
+        `command event "${text}"`,
+        () => commands().find((c) => Buffer.from(c.text!).toString() === text),
+        timeoutMs,
+      ),
+    close,
+  };
 }

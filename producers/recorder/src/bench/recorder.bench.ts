@@ -4,8 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { createServer } from 'node:net';
 
 /**
  * `npm run bench`: the recorder against a bare pty in the same run. An outer pty (node-pty, as a
@@ -14,19 +13,7 @@ import { once } from 'node:events';
  *               gateway stand-in) → time and ratio to bare
  *   echo        a keystroke to `cat` in raw mode and back: bare vs under vigil-rec → median added µs
  *   prompt      spawn until bash's first prompt: bare vs under vigil-rec → median added ms
- * The gateway stand-in is a process of its own, as the gateway is: receiving the recorder's frames
- * is not work of the terminal emulator (this process, which reads the outer pty).
  */
-
-/** A gateway stand-in that counts the bytes it receives; prints the count for each line on stdin. */
-const STAND_IN = `
-import { createServer } from 'node:net';
-let received = 0;
-const server = createServer((s) => s.on('data', (d) => (received += d.length)));
-server.listen(process.argv[1], () => process.stdout.write('listening\\n'));
-process.stdin.on('data', () => process.stdout.write(received + '\\n'));
-process.stdin.on('end', () => process.exit(0));
-`;
 
 interface OuterPty {
   onData(cb: (d: Buffer | string) => void): void;
@@ -62,13 +49,11 @@ function run(
 }
 
 async function main(): Promise<void> {
+  // The gateway stand-in only counts bytes, so the bench process measures and does little else.
   const socketPath = join(dir, 'gw.sock');
-  const standIn = spawn(process.execPath, ['--input-type=module', '-e', STAND_IN, socketPath], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let standInSaid = '';
-  standIn.stdout.on('data', (d: Buffer) => (standInSaid += d.toString()));
-  while (!standInSaid.includes('listening')) await once(standIn.stdout, 'data');
+  let received = 0;
+  const server = createServer((s) => s.on('data', (d: Buffer) => (received += d.length)));
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   const recEnv = {
     SHELL: '/bin/bash',
     VIGIL_RECORDER_GATEWAY_ADDRESS: `unix:${socketPath}`,
@@ -99,10 +84,6 @@ async function main(): Promise<void> {
       `  ${name.padEnd(9)} ${ms.toFixed(0).padStart(6)} ms  ${(size / 1048576 / (ms / 1000)).toFixed(1).padStart(6)} MB/s  ${(ms / bare).toFixed(2)}x bare`,
     );
   }
-  standInSaid = '';
-  standIn.stdin.write('count?\n');
-  while (!standInSaid.endsWith('\n')) await once(standIn.stdout, 'data');
-  const received = Number(standInSaid);
   console.log(`  (the gateway stand-in received ${(received / 1048576).toFixed(1)} MB of frames)`);
 
   // Echo latency: one byte to `cat` in raw mode and back.
@@ -185,7 +166,7 @@ async function main(): Promise<void> {
   console.log(
     `  recorder  ${median(promptRec).toFixed(1).padStart(6)} ms  (+${(median(promptRec) - median(promptBare)).toFixed(1)} ms)`,
   );
-  standIn.stdin.end();
+  server.close();
 }
 
 await main();

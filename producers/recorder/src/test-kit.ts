@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { vigil } from '@vigil/schemas/gen';
 
 /**
@@ -166,7 +166,7 @@ export interface RecordingOptions {
   readonly shell: string;
   /** Text on the screen once the shell is ready. */
   readonly prompt: string;
-  /** Files to create in the home directory first (name → content). */
+  /** Files to create in the home directory first (relative path → content). */
   readonly files?: Record<string, string>;
   readonly env?: Record<string, string>;
   readonly flags?: string;
@@ -181,8 +181,10 @@ const REC_BIN = new URL('../bin/vigil-rec.js', import.meta.url).pathname;
  */
 export async function startRecording(options: RecordingOptions): Promise<Recording> {
   const home = mkdtempSync(join(tmpdir(), 'vigil-rec-home-'));
-  for (const [name, content] of Object.entries(options.files ?? {}))
+  for (const [name, content] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(home, name)), { recursive: true });
     writeFileSync(join(home, name), content);
+  }
   const gateway = await listenFrames();
   const tmux = createTmux(`vigil-rec-${process.pid}-${Date.now()}`);
   const cast = join(home, 'session.cast');

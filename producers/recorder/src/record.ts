@@ -83,7 +83,30 @@ export interface RecordPlan {
   readonly config: () => Promise<RecorderConfig>;
 }
 
-/** Events held while the outputs are being built (the first ~100 ms of a session). */
+/**
+ * The rest of the recorder (zod, the protobuf code: ~100 ms of loading on this machine) is loaded
+ * once the program's first output has been shown and it has gone quiet (the first prompt), so
+ * loading never stands between the user and that prompt; at the latest this long after the start.
+ */
+const QUIET_MS = 15;
+const LOAD_AT_LATEST_MS = 100;
+
+function firstQuietMoment(lastOutputAt: () => number): Promise<void> {
+  const startedAt = performance.now();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const now = performance.now();
+      const last = lastOutputAt();
+      if ((last > 0 && now - last >= QUIET_MS) || now - startedAt >= LOAD_AT_LATEST_MS)
+        return resolve();
+      const wait = last > 0 ? QUIET_MS - (now - last) : QUIET_MS;
+      setTimeout(check, Math.max(1, Math.min(wait, LOAD_AT_LATEST_MS - (now - startedAt))));
+    };
+    check();
+  });
+}
+
+/** Events held while the outputs are being built (the first ~100-200 ms of a session). */
 const DEFERRED_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Output processing off: the bytes from the inner pty are already processed (ONLCR done). */
@@ -185,8 +208,8 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
     const hangup = (): void => session.hangup();
     process.on('SIGHUP', hangup);
     process.on('SIGTERM', hangup);
-    void plan
-      .config()
+    void firstQuietMoment(() => session.lastOutputAt)
+      .then(plan.config)
       .then(async (config) => {
         if (!config.gateway.enabled) return gateway.abandon();
         const [{ parseGatewayAddress, spoolDirOf }, { createGatewayOutput }] = await Promise.all([

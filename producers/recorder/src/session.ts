@@ -45,6 +45,8 @@ export interface Session {
   readonly pty: Pty;
   /** Resolves when the program has ended, every output byte was shown, and the outputs closed. */
   readonly done: Promise<SessionResult>;
+  /** performance.now() of the last output read from the program; 0 before the first. */
+  readonly lastOutputAt: number;
   /** The user's terminal went away: hang up the program (it ends with reason hangup). */
   hangup(): void;
 }
@@ -147,8 +149,10 @@ export function startSession(options: SessionOptions): Session {
     },
     mark: onMark,
   });
+  let lastOutputAt = 0;
   pty.onData((chunk) => {
     scanner.push(chunk);
+    lastOutputAt = performance.now();
     if (scanner.holding) {
       // The start of what may be a mark: show it soon if nothing completes it.
       heldTimer ??= setTimeout(() => {
@@ -211,6 +215,9 @@ export function startSession(options: SessionOptions): Session {
   return {
     pty,
     done,
+    get lastOutputAt() {
+      return lastOutputAt;
+    },
     hangup() {
       hungUp = true;
       pty.kill('SIGHUP');

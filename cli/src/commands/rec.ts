@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadRecorderConfig, runRec } from '@vigil/recorder/rec';
-import { catFile, playFile } from '@vigil/recorder/play';
+import { catFile, playFile, resolveRecording } from '@vigil/recorder/play';
 
 /**
  * `vigil rec`, `vigil play`, `vigil cat`: record a terminal session (to the node gateway and
@@ -9,6 +9,11 @@ import { catFile, playFile } from '@vigil/recorder/play';
  * profile.d.
  */
 export function registerRecCommand(program: Command): void {
+  const recording = (target: string) =>
+    resolveRecording(target, {
+      configFile: program.opts<{ config?: string }>().config,
+      env: process.env,
+    });
   program
     .command('rec')
     .description(
@@ -45,18 +50,24 @@ export function registerRecCommand(program: Command): void {
     .description(
       'play an asciicast file: space pause, . step, ←/→ 5 s, [/] markers, p/n commands, +/- speed, q quit',
     )
-    .argument('<file>', 'asciicast v2 or v3 file')
+    .argument(
+      '<file|session id>',
+      "asciicast v2 or v3 file, or a session id (the file sink's cast)",
+    )
     .option('-s, --speed <factor>', 'playback speed', Number)
     .option('-i, --idle-time-limit <seconds>', 'longest pause kept', Number)
     .action(async (file: string, opts: { speed?: number; idleTimeLimit?: number }) => {
-      await playFile(file, opts);
+      await playFile(recording(file), opts);
     });
 
   program
     .command('cat')
     .description('print the output of an asciicast file at once')
-    .argument('<file>', 'asciicast v2 or v3 file')
+    .argument(
+      '<file|session id>',
+      "asciicast v2 or v3 file, or a session id (the file sink's cast)",
+    )
     .action((file: string) => {
-      catFile(file);
+      catFile(recording(file));
     });
 }

@@ -121,6 +121,16 @@ export const recorderConfigSchema = z.strictObject({
         .describe('How long output waits for more before it becomes an event'),
     })
     .prefault({}),
+  play: z
+    .strictObject({
+      sessionsDir: z
+        .string()
+        .default('')
+        .describe(
+          "Where play/cat find `<session id>.cast`. Empty: the file sink's, `<VIGIL_FILE_DIRECTORY or file.directory or /var/lib/vigil/files>/sessions`",
+        ),
+    })
+    .prefault({}),
 });
 
 export type RecorderConfig = z.infer<typeof recorderConfigSchema>;

@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import { castOutput, limitIdle, parseCast, type Cast, type CastEvent } from './asciicast.js';
 
 export { parseCast, castOutput, CastError } from './asciicast.js';
+export {
+  resolveRecording,
+  sessionsDirOf,
+  sessionIdOf,
+  RecordingNotFoundError,
+} from './recordings.js';
 
 /**
  * `vigil play`: plays an asciicast file with controls, and `vigil cat`: prints its output.

@@ -98,6 +98,25 @@ describe('loadConfig', () => {
   });
 });
 
+describe('environment values', () => {
+  it('reads each as its schema means it: literals, enums, numbers, booleans, lists, text', () => {
+    const typed = z.strictObject({
+      version: z.union([z.literal(2), z.literal(3)]).default(2),
+      level: z.enum(['info', 'warn']).default('info'),
+      code: z.string().default('x'),
+    });
+    const env = { V_VERSION: '3', V_LEVEL: 'warn', V_CODE: '0042' };
+    expect(loadConfig(typed, { section: 'v', envPrefix: 'V_', env })).toEqual({
+      version: 3,
+      level: 'warn',
+      code: '0042',
+    });
+    expect(() =>
+      loadConfig(typed, { section: 'v', envPrefix: 'V_', env: { V_VERSION: '4' } }),
+    ).toThrow(/v\.version/);
+  });
+});
+
 describe('docs and secrets', () => {
   it('redacts secrets inside lists of tagged unions and records', () => {
     const sources = z.strictObject({

@@ -64,7 +64,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
       );
       continue;
     }
-    setPath(raw, leaf.path, envValue(value, leaf.type));
+    setPath(raw, leaf.path, envValue(value, leaf));
     fromEnv.set(leaf.path.join('.'), name);
   }
   for (const [key, value] of Object.entries(options.flags ?? {})) {
@@ -97,6 +97,8 @@ export interface ConfigLeaf {
   readonly type: string;
   readonly description: string | undefined;
   readonly defaultValue: unknown;
+  /** The key's own schema, defaults and all. */
+  readonly schema: AnySchema;
 }
 
 type AnySchema = z.core.$ZodType;
@@ -110,6 +112,7 @@ export function configLeaves(schema: AnySchema, prefix: readonly string[] = []):
       {
         path: prefix,
         type: inner._zod.def.type,
+        schema,
         description:
           z.globalRegistry.get(schema)?.description ?? z.globalRegistry.get(inner)?.description,
         defaultValue: outer.type === 'default' ? outer.defaultValue : undefined,
@@ -158,13 +161,23 @@ function unwrap(schema: AnySchema): AnySchema {
   }
 }
 
-/** Strings become numbers, booleans or lists only when the schema wants one; zod rejects the rest. */
-function envValue(value: string, type: string): unknown {
+/**
+ * An environment value is text; the key's schema says what it means. Tries the text itself, then a
+ * number, a boolean and a comma-separated list, and keeps the first reading the schema accepts (so
+ * `2 | 3` literals, enums and lists all work). When none is accepted, the reading of the key's type
+ * goes to zod, so its error points inside (`listen.1`, not `listen`).
+ */
+function envValue(value: string, leaf: ConfigLeaf): unknown {
   const trimmed = value.trim();
-  if (type === 'number' && /^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
-  if (type === 'boolean' && /^(true|false)$/i.test(trimmed))
-    return trimmed.toLowerCase() === 'true';
-  if (type === 'array') return trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
+  const asNumber = /^-?\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : undefined;
+  const asBoolean = /^(true|false)$/i.test(trimmed) ? trimmed.toLowerCase() === 'true' : undefined;
+  const asList = trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
+  const readings = [value, asNumber, asBoolean, asList].filter((r) => r !== undefined);
+  const accepted = readings.find((reading) => z.safeParse(leaf.schema, reading).success);
+  if (accepted !== undefined) return accepted;
+  if (leaf.type === 'array') return asList;
+  if (leaf.type === 'number') return asNumber ?? value;
+  if (leaf.type === 'boolean') return asBoolean ?? value;
   return value;
 }
 

@@ -59,8 +59,8 @@ export async function quickSpawnSettings(
   if (fileSection !== undefined && !isRecord(fileSection)) return undefined;
   if (batchSection !== undefined && !isRecord(batchSection)) return undefined;
 
-  // Same layering and the same environment conversions as loadConfig (envValue; file.version is a
-  // union there, so its variable stays a string, which the schema rejects).
+  // Same layering and the same environment readings as loadConfig (a value is read as what the
+  // key's schema accepts: file.version, a 2 | 3 union, as a number).
   const pick = (
     fromFile: unknown,
     variable: string,
@@ -95,7 +95,7 @@ export async function quickSpawnSettings(
   );
   const input = bool(pick(section.input, 'INPUT', 'input', 'boolean'), false);
   const path = text(pick(fileSection?.path, 'FILE_PATH', 'file.path', 'string'), 1);
-  const versionValue = pick(fileSection?.version, 'FILE_VERSION', 'file.version', 'string') ?? 2;
+  const versionValue = pick(fileSection?.version, 'FILE_VERSION', 'file.version', 'number') ?? 2;
   const int = (value: unknown, fallback: number, min: number, max: number): number | undefined => {
     const n = value ?? fallback;
     return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max ? n : undefined;

@@ -353,6 +353,8 @@ describe('gateway against the real Kafka', () => {
     client.destroy();
     expect(spooledAtKill).toBeGreaterThan(0);
     const second = run();
+    // The second gateway must be running (its handlers installed) before it is asked to stop.
+    await until(async () => (await metrics()) !== '', 30_000, 'the second gateway');
     const reader = await readTopics(kafka, [`${prefix}vigil.process.v1`], uniqueName('gw-read'));
     try {
       await until(

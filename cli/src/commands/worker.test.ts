@@ -26,4 +26,15 @@ describe('vigil worker', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('verify.batch.maxEvents');
   });
+
+  it('hands the --config file to the worker, which reads its own section of it', () => {
+    const bin = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+    const file = fileURLToPath(new URL('../../testdata/bad-verify.yaml', import.meta.url));
+    const result = spawnSync(process.execPath, [bin, '--config', file, 'worker', 'verify'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/verify\.batch\b.*maxEvnts/);
+  });
 });

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, configTable, envName, loadConfig, redactSecrets, secret } from './config.js';
+import {
+  ConfigError,
+  configFileFromArgs,
+  configTable,
+  envName,
+  loadConfig,
+  redactSecrets,
+  secret,
+} from './config.js';
 
 const schema = z.strictObject({
   listen: z.array(z.string()).default(['udp:0.0.0.0:7971']).describe('where to listen'),
@@ -173,5 +181,18 @@ describe('docs and secrets', () => {
     expect(safe.kafka.brokers).toEqual(['127.0.0.1:9092']);
     expect(config.kafka.password).toBe('s3cret');
     expect(JSON.stringify(safe)).not.toContain('s3cret');
+  });
+});
+
+describe('configFileFromArgs', () => {
+  it.each([
+    [['node', 'main.js', '--config', 'a.yaml'], {}, 'a.yaml'],
+    [['node', 'main.js', '-c', 'b.yaml'], {}, 'b.yaml'],
+    [['node', 'main.js', '--config=c.yaml'], { VIGIL_CONFIG: 'env.yaml' }, 'c.yaml'],
+    [['node', 'main.js'], { VIGIL_CONFIG: 'env.yaml' }, 'env.yaml'],
+    [['node', 'main.js', '--config'], {}, undefined],
+    [['node', 'main.js'], { VIGIL_CONFIG: '' }, undefined],
+  ])('%j with %j → %s', (argv, env, expected) => {
+    expect(configFileFromArgs(argv, env)).toBe(expected);
   });
 });

@@ -279,3 +279,19 @@ function redactValue(schema: AnySchema, value: unknown): unknown {
       return value;
   }
 }
+
+/**
+ * The config file a component's own program was given: `--config <file>`, `--config=<file>` or
+ * `-c <file>` on its command line, else `$VIGIL_CONFIG`, else none. Every `main.ts` reads it here.
+ */
+export function configFileFromArgs(
+  argv: readonly string[] = process.argv,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+    if ((arg === '--config' || arg === '-c') && argv[i + 1] !== undefined) return argv[i + 1];
+  }
+  return env.VIGIL_CONFIG || undefined;
+}

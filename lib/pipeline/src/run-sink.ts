@@ -11,6 +11,7 @@ import {
   type RunOptions,
   type WorkerDeps,
 } from './run-worker.js';
+import { configFileFromArgs } from '@vigil/config/config';
 
 export type { PipelineEvent } from './consume.js';
 export type { RunningWorker, WorkerDeps } from './run-worker.js';
@@ -113,5 +114,8 @@ export function startSink<S extends z.ZodType>(options: RunSinkOptions<S>): Prom
 
 /** `main.ts` of a sink: {@link startSink}, stopped (drained) by SIGTERM or SIGINT. */
 export function runSink<S extends z.ZodType>(options: RunSinkOptions<S>): Promise<void> {
-  return runUntilSignal(() => startSink(options));
+  // A worker's own program: the config file comes from its command line or $VIGIL_CONFIG.
+  return runUntilSignal(() =>
+    startSink({ ...options, configFile: options.configFile ?? configFileFromArgs() }),
+  );
 }

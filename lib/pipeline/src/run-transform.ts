@@ -12,6 +12,7 @@ import {
   type RunOptions,
   type WorkerDeps,
 } from './run-worker.js';
+import { configFileFromArgs } from '@vigil/config/config';
 
 export type { OutputRecord, PipelineEvent } from './consume.js';
 export type { RunningWorker, WorkerDeps } from './run-worker.js';
@@ -129,5 +130,8 @@ export function startTransform<S extends z.ZodType>(
 
 /** `main.ts` of a transform: {@link startTransform}, stopped (drained) by SIGTERM or SIGINT. */
 export function runTransform<S extends z.ZodType>(options: RunTransformOptions<S>): Promise<void> {
-  return runUntilSignal(() => startTransform(options));
+  // A worker's own program: the config file comes from its command line or $VIGIL_CONFIG.
+  return runUntilSignal(() =>
+    startTransform({ ...options, configFile: options.configFile ?? configFileFromArgs() }),
+  );
 }

@@ -1,9 +1,8 @@
+import { configFileFromArgs } from '@vigil/config/config';
 import { runGateway } from './run.js';
 
 // `vigil-gateway [--config file]`: the gateway as its own program (systemd runs this).
-const args = process.argv.slice(2);
-const at = args.findIndex((arg) => arg === '--config' || arg === '-c');
-const file = at >= 0 ? args[at + 1] : process.env.VIGIL_CONFIG;
+const file = configFileFromArgs();
 
 runGateway({ file }).then(
   (drained) => {

@@ -1,8 +1,8 @@
+import { configFileFromArgs } from '@vigil/config/config';
 import { runPoller } from './run.js';
 
 /** `vigil-poll [--config file]`: the poller as its own process. SIGTERM and SIGINT drain and exit. */
-const at = process.argv.findIndex((a) => a === '--config' || a === '-c');
-const file = at >= 0 ? process.argv[at + 1] : process.env.VIGIL_CONFIG;
+const file = configFileFromArgs();
 
 try {
   const running = await runPoller({ file });

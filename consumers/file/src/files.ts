@@ -43,23 +43,6 @@ export async function writeAll(handle: FileHandle, data: Buffer, position: numbe
   }
 }
 
-/** A bounded set of recent ids (the oldest forgotten first). */
-export function createRecentIds(limit: number) {
-  const ids = new Set<string>();
-  return {
-    has: (id: string) => ids.has(id),
-    add(id: string) {
-      if (limit === 0) return;
-      ids.delete(id);
-      ids.add(id);
-      if (ids.size > limit) ids.delete(ids.values().next().value!);
-    },
-    get size() {
-      return ids.size;
-    },
-  };
-}
-
 /** Runs functions one at a time, in call order. */
 export function createMutex() {
   let tail: Promise<unknown> = Promise.resolve();

@@ -11,7 +11,8 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@vigil/pipeline/log';
-import { createRecentIds, run, syncDirectory, writeAll } from './files.js';
+import { createRecentIds, type RecentIds } from '@vigil/pipeline/recent-ids';
+import { run, syncDirectory, writeAll } from './files.js';
 
 /**
  * JSON lines per family: `<dir>/<family>/<family>-<UTC time>-<random>.jsonl.open` while written,
@@ -40,7 +41,7 @@ interface OpenFile {
 
 interface Family {
   readonly dir: string;
-  readonly ids: ReturnType<typeof createRecentIds>;
+  readonly ids: RecentIds;
   file?: OpenFile;
 }
 

@@ -11,6 +11,7 @@ import { createRecordDecoder, type RecordDecoder } from '@vigil/documents/decode
 import type { SplunkConfig } from './config.js';
 import { classifyAnswer, toEnvelope } from './envelope.js';
 import { createHecHttp } from './hec.js';
+import { createRecentIds } from '@vigil/pipeline/recent-ids';
 
 /** Everything of the config the sink reads. */
 export type SplunkSinkConfig = Pick<
@@ -44,20 +45,6 @@ export class SplunkConfigurationError extends FatalError {
   }
 }
 
-/** A bounded set of recently accepted event ids (insertion order eviction). */
-function createRememberedIds(limit: number) {
-  const ids = new Set<string>();
-  return {
-    has: (id: string) => ids.has(id),
-    add(id: string) {
-      if (limit === 0) return;
-      ids.delete(id);
-      ids.add(id);
-      if (ids.size > limit) ids.delete(ids.values().next().value!);
-    },
-  };
-}
-
 function networkError(step: string, error: unknown): RetryableError {
   const code = (error as { code?: string }).code;
   return new RetryableError(`${step}: ${(error as Error).message}`, {
@@ -86,7 +73,7 @@ export function createSplunkSink(config: SplunkSinkConfig, deps: SplunkSinkDeps)
     authorization: `Splunk ${config.token}`,
     ...(config.ack.enabled ? { 'x-splunk-request-channel': channel } : {}),
   };
-  const accepted = createRememberedIds(config.rememberIds);
+  const accepted = createRecentIds(config.rememberIds);
   const requestCounter = new Counter({
     name: 'splunk_hec_requests_total',
     help: 'HEC requests by verdict: ok, retry, reject, auth, config.',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayConfigSchema } from '@vigil/gateway/config';
-import { createGateway } from '@vigil/gateway/gateway';
+import { createGateway, type Gateway } from '@vigil/gateway/gateway';
 import { createKafka, ensureTopics, type TopicSpec } from '@vigil/pipeline/kafka';
 import type { StackEndpoints } from '@vigil/stack/stack';
 import { freePort, waitFor } from '@vigil/pipeline/testing';
@@ -63,6 +63,30 @@ async function startWorker(name: string, settings: Record<string, string>): Prom
   return child;
 }
 
+/**
+ * A gateway inside the demo's process, receiving UDP on a free loopback port and producing to the
+ * stack's Kafka (topics prefixed with `topicPrefix`); started, so `addresses` holds the real port.
+ */
+export async function demoGateway(
+  endpoints: StackEndpoints,
+  spoolDir: string,
+  topicPrefix = '',
+): Promise<Gateway> {
+  const gateway = createGateway(
+    gatewayConfigSchema.parse({
+      id: 'demo',
+      listen: ['udp:127.0.0.1:0'],
+      kafka: { brokers: endpoints.kafkaBrokers, topicPrefix },
+      registry: { url: endpoints.registryUrl },
+      spool: { dir: spoolDir },
+      http: { port: 0 },
+      logLevel: 'warn',
+    }),
+  );
+  await gateway.start();
+  return gateway;
+}
+
 interface ProcessDocument {
   user?: { name?: string };
   process?: { executable?: string; args?: string[]; pid?: number; exit_code?: number };
@@ -97,18 +121,7 @@ export async function runPipelineDemo(endpoints: StackEndpoints): Promise<void> 
   ]);
 
   const children: ChildProcess[] = [];
-  const gateway = createGateway(
-    gatewayConfigSchema.parse({
-      id: 'demo',
-      listen: ['udp:127.0.0.1:0'],
-      kafka: { brokers: endpoints.kafkaBrokers, topicPrefix: prefix },
-      registry: { url: endpoints.registryUrl },
-      spool: { dir: join(dir, 'spool') },
-      http: { port: 0 },
-      logLevel: 'warn',
-    }),
-  );
-  await gateway.start();
+  const gateway = await demoGateway(endpoints, join(dir, 'spool'), prefix);
   try {
     const common = {
       KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),

@@ -11,13 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
-import { gatewayConfigSchema } from '@vigil/gateway/config';
 import { encodeTransport } from '@vigil/gateway/decode';
-import { createGateway } from '@vigil/gateway/gateway';
 import { familyByName } from '@vigil/schemas/families';
 import { vigil } from '@vigil/schemas/gen';
 import type { StackEndpoints } from '@vigil/stack/stack';
-import { runPipelineDemo } from './demo-pipeline.js';
+import { demoGateway, runPipelineDemo } from './demo-pipeline.js';
 
 /**
  * The node path: one process event as the preload sends it (a UDP datagram with the node
@@ -25,18 +23,7 @@ import { runPipelineDemo } from './demo-pipeline.js';
  */
 async function throughGateway(endpoints: StackEndpoints, sent: Map<string, string>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-demo-gateway-'));
-  const gateway = createGateway(
-    gatewayConfigSchema.parse({
-      id: 'demo',
-      listen: ['udp:127.0.0.1:0'],
-      kafka: { brokers: endpoints.kafkaBrokers },
-      registry: { url: endpoints.registryUrl },
-      spool: { dir: join(dir, 'spool') },
-      http: { port: 0 },
-      logLevel: 'warn',
-    }),
-  );
-  await gateway.start();
+  const gateway = await demoGateway(endpoints, join(dir, 'spool'));
   try {
     const sample = sampleEvents().find((e) => e.family === 'process')!;
     const message = sample.message as vigil.process.v1.ProcessEvent;

@@ -9,7 +9,7 @@ import { createKafka, ensureTopics } from './kafka.js';
 import { createLogger } from './log.js';
 import { startSink, type Sink } from './run-sink.js';
 import type { RunningWorker } from './run-worker.js';
-import { createMemorySink, uniqueName } from './testing/index.js';
+import { createMemorySink, uniqueName, type MemorySink } from './testing/index.js';
 import { waitFor } from '@vigil/pipeline/testing';
 
 /**
@@ -255,8 +255,22 @@ describe('runSink against the real Kafka', () => {
     const t = await topics(4);
     await produce(t.topic, values(400), 40);
     const slowWrite = () => new Promise<void>((resolve) => setTimeout(resolve, 20));
-    const first = createMemorySink(slowWrite);
     const second = createMemorySink(slowWrite);
+    // After its first 40 events the first member holds its writes until the second member has
+    // stored something, so the second surely joins mid-stream, however fast the machine drains.
+    // The wait ends when the runtime aborts the write for the rebalance: the batch is then not
+    // committed and comes again, to one of the two members.
+    const first: MemorySink = {
+      ...createMemorySink(),
+      async write(batch, signal) {
+        while (first.stored.length >= 40 && second.stored.length === 0) {
+          signal.throwIfAborted();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await slowWrite();
+        first.stored.push(...batch);
+      },
+    };
     await start(t, first, { 'batch.maxEvents': 5 });
     await waitFor('some stored', () => first.stored.length >= 40);
     await start(t, second, { 'batch.maxEvents': 5 });

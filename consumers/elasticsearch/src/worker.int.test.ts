@@ -69,27 +69,31 @@ async function produce(topic: string, events: readonly PipelineEvent[]) {
   });
 }
 
-/** Every `event.id` stored under `prefix`, duplicates included (search_after over all documents). */
+/**
+ * Every `event.id` stored under `prefix`, duplicates included. A scroll reads one consistent
+ * snapshot, so a worker still writing (or merging segments) cannot shift a page boundary and make
+ * one document count twice or not at all; a real second copy (in any index) still counts twice.
+ */
 async function storedIds(client: Client, prefix: string): Promise<string[]> {
   await client.indices.refresh({ index: `${prefix}-*` }, { ignore: [404] });
   const ids: string[] = [];
-  let after: unknown[] | undefined;
-  for (;;) {
-    const page = await client.search<{ event: { id: string } }>(
-      {
-        index: `${prefix}-*`,
-        size: 5000,
-        sort: [{ 'event.id': { order: 'asc' } }, { _doc: { order: 'asc' } }],
-        _source: ['event.id'],
-        ...(after ? { search_after: after as never } : {}),
-      },
-      { ignore: [404] },
-    );
-    const hits = page.hits?.hits ?? [];
-    if (hits.length === 0) return ids;
-    for (const hit of hits) ids.push(hit._source!.event.id);
-    after = hits.at(-1)!.sort;
+  let page = await client.search<{ event: { id: string } }>(
+    { index: `${prefix}-*`, size: 5000, scroll: '1m', sort: ['_doc'], _source: ['event.id'] },
+    { ignore: [404] },
+  );
+  try {
+    while ((page.hits?.hits ?? []).length > 0) {
+      for (const hit of page.hits.hits) ids.push(hit._source!.event.id);
+      page = await client.scroll<{ event: { id: string } }>({
+        scroll_id: page._scroll_id!,
+        scroll: '1m',
+      });
+    }
+  } finally {
+    if (page._scroll_id)
+      await client.clearScroll({ scroll_id: page._scroll_id }).catch(() => undefined);
   }
+  return ids;
 }
 
 async function count(client: Client, prefix: string): Promise<number> {

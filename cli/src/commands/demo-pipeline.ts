@@ -196,9 +196,14 @@ export async function runPipelineDemo(endpoints: StackEndpoints): Promise<void> 
         `signature ${found!.vigil?.signature?.status ?? '?'}: preload → gateway → verify → enrich → Elasticsearch`,
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    // A worker that already exited emits no second 'exit': waiting for it would hang the demo and
+    // hide the error that got us here.
+    const running = children.filter(
+      (child) => child.exitCode === null && child.signalCode === null,
+    );
+    for (const child of running) child.kill('SIGTERM');
     await Promise.all(
-      children.map((child) => new Promise((resolve) => child.once('exit', resolve))),
+      running.map((child) => new Promise((resolve) => child.once('exit', resolve))),
     );
     await gateway.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -93,30 +93,34 @@ export function registerDemoCommand(program: Command, loadConfig: () => StackCon
       const consumer = kafka.consumer({ groupId: `vigil-demo-${process.pid}-${Date.now()}` });
       await consumer.connect();
       await consumer.subscribe({ topics: FAMILIES.map((f) => f.topic), fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`consuming: ${sent.size} events not read back within 60 s`)),
-          60_000,
-        );
-        void consumer.run({
-          eachMessage: async ({ topic, message }) => {
-            if (!message.value) return;
-            const decoded = await codec.decode<{ envelope: { eventId: Uint8Array; host: string } }>(
-              message.value,
-            );
-            const eventId = formatUuid(decoded.message.envelope.eventId);
-            if (!sent.delete(eventId)) return; // an event from an earlier run
-            console.log(
-              `consumed ${topic.padEnd(20)} ${decoded.typeName} from ${decoded.message.envelope.host}`,
-            );
-            if (sent.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`consuming: ${sent.size} events not read back within 60 s`)),
+            60_000,
+          );
+          void consumer.run({
+            eachMessage: async ({ topic, message }) => {
+              if (!message.value) return;
+              const decoded = await codec.decode<{
+                envelope: { eventId: Uint8Array; host: string };
+              }>(message.value);
+              const eventId = formatUuid(decoded.message.envelope.eventId);
+              if (!sent.delete(eventId)) return; // an event from an earlier run
+              console.log(
+                `consumed ${topic.padEnd(20)} ${decoded.typeName} from ${decoded.message.envelope.host}`,
+              );
+              if (sent.size === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          });
         });
-      });
-      await consumer.disconnect();
+      } finally {
+        // Also on a timeout: a connected consumer would keep the process alive.
+        await consumer.disconnect();
+      }
       console.log(
         `round trip complete: ${events.length + 1} events (one through the gateway) produced, consumed and decoded`,
       );

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { DgramSocket } from 'node-unix-socket';
 import type { DropReason } from './decode.js';
 import type { UdpWorkerData } from './udp-worker.js';
+import { DRAIN_MS, whenQuiet } from './drain.js';
 
 /**
  * Opens the gateway's sockets and hands every message to one callback, with its peer. Datagram
@@ -230,7 +231,11 @@ function openUnixgram(
 ): Promise<Listener> {
   removeStaleSocket(spec.address);
   const socket = new DgramSocket();
-  socket.on('data', (data: Buffer) => handlers.onMessage(data, 'unixgram', 'unixgram'));
+  let received = 0;
+  socket.on('data', (data: Buffer) => {
+    received++;
+    handlers.onMessage(data, 'unixgram', 'unixgram');
+  });
   socket.on('error', (error: Error) => handlers.onError(error, `unixgram:${spec.address}`));
   socket.bind(spec.address);
   if (options.receiveBufferBytes > 0) {
@@ -244,6 +249,7 @@ function openUnixgram(
     spec,
     address: `unixgram:${spec.address}`,
     close: async () => {
+      await whenQuiet(() => received, DRAIN_MS);
       socket.close();
       removeStaleSocket(spec.address);
     },

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
+import { DRAIN_MS, whenQuiet } from './drain.js';
 
 /**
  * The UDP receive loop, in its own thread: it only moves datagrams from the kernel to the main
@@ -45,7 +46,9 @@ function flush(): void {
   }
 }
 
+let received = 0;
 socket.on('message', (message, rinfo) => {
+  received++;
   if (Atomics.load(queued, 0) + partBytes > data.maxQueueBytes) {
     dropped++;
   } else {
@@ -66,7 +69,14 @@ socket.on('message', (message, rinfo) => {
 });
 socket.on('error', (error) => port.postMessage({ type: 'error', message: error.message }));
 port.on('message', (message: { type: string }) => {
-  if (message.type === 'close') socket.close(() => port.close());
+  if (message.type === 'close') {
+    void whenQuiet(() => received, DRAIN_MS).then(() =>
+      socket.close(() => {
+        flush(); // what the last reads batched
+        port.close();
+      }),
+    );
+  }
 });
 socket.bind(data.port, data.address, () => {
   if (data.receiveBufferBytes > 0) {

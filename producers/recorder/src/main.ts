@@ -14,7 +14,21 @@ import { RECORDER_FAILED_STATUS, record } from './record.js';
  */
 const DEFAULT_CONFIG = '/etc/vigil/vigil.yaml';
 
+/**
+ * bin/vigil-rec.cjs starts Node with NODE_EXTRA_CA_CERTS empty (Node 20 parses that file at
+ * start-up; the recorder never uses TLS) and the value in VIGIL_REC_EXTRA_CA_CERTS: put it back
+ * for the recorded program. (An empty value, which Node ignores, reaches the program unset.)
+ */
+function restoreExtraCaCerts(env: NodeJS.ProcessEnv): void {
+  const saved = env.VIGIL_REC_EXTRA_CA_CERTS;
+  if (saved === undefined) return;
+  delete env.VIGIL_REC_EXTRA_CA_CERTS;
+  if (saved) env.NODE_EXTRA_CA_CERTS = saved;
+  else delete env.NODE_EXTRA_CA_CERTS;
+}
+
 async function main(): Promise<number> {
+  restoreExtraCaCerts(process.env);
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

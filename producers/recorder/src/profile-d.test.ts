@@ -9,7 +9,7 @@ import { createTmux, listenFrames, waitFor, type FrameListener, type Tmux } from
 /** deploy/profile.d/vigil-rec.sh, sourced by a login shell in a real terminal (tmux) and without one. */
 
 const SNIPPET = fileURLToPath(new URL('../../../deploy/profile.d/vigil-rec.sh', import.meta.url));
-const BIN = fileURLToPath(new URL('../bin/vigil-rec.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/vigil-rec.cjs', import.meta.url));
 let tmux: Tmux | undefined;
 let gateway: FrameListener | undefined;
 afterEach(async () => {
@@ -55,7 +55,7 @@ describe('profile.d snippet', () => {
     await waitFor('the recorded prompt', () => t.screen().includes('rec$'), 15_000);
     await waitFor('the start event', () => g.frames[0]?.event.start);
     // The recorded login shell read /etc/profile again (and so this snippet): still one recorder.
-    t.send('echo "sessions=$(pgrep -fc vigil-rec.js) id=${#VIGIL_REC_SESSION}"', 'Enter');
+    t.send('echo "sessions=$(pgrep -fc vigil-rec.cjs) id=${#VIGIL_REC_SESSION}"', 'Enter');
     await waitFor('the answer', () => /sessions=\d+ id=36/.test(t.screen()));
     t.send('exit 5', 'Enter');
     await waitFor('the outer shell to end with 5', () => t.screen().includes('OUTER=5'));

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename } from 'node:path';
@@ -109,11 +109,37 @@ function firstQuietMoment(lastOutputAt: () => number): Promise<void> {
 /** Events held while the outputs are being built (the first ~100-200 ms of a session). */
 const DEFERRED_MAX_BYTES = 16 * 1024 * 1024;
 
-/** Output processing off: the bytes from the inner pty are already processed (ONLCR done). */
-function rawOutput(): void {
-  // libuv's raw mode keeps OPOST|ONLCR, which would turn every "\r\n" into "\r\r\n" and cost the
-  // kernel a pass over every byte. setRawMode(false) restores the saved modes, OPOST included.
-  spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
+/**
+ * Output processing off on the user's terminal: the bytes from the inner pty are already processed
+ * (ONLCR done). libuv's raw mode keeps OPOST|ONLCR, which would turn every "\r\n" into "\r\r\n"
+ * and cost the kernel a pass over every byte; setRawMode(false) restores the saved modes, OPOST
+ * included. `stty` runs while the program starts (run synchronously it held up the first prompt
+ * by 3-8 ms here); resolves once it has exited.
+ */
+function rawOutput(): Promise<void> {
+  return new Promise((resolve) => {
+    const stty = spawn('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
+    stty.on('error', () => resolve());
+    stty.on('exit', () => resolve());
+  });
+}
+
+/** `out`, whose writes are held (in order) until `ready`: no byte goes out before OPOST is off. */
+function writeAfter(
+  ready: Promise<void>,
+  out: NodeJS.WritableStream,
+): { write(data: Buffer): void } {
+  let held: Buffer[] | undefined = [];
+  void ready.then(() => {
+    for (const data of held ?? []) out.write(data);
+    held = undefined;
+  });
+  return {
+    write(data) {
+      if (held) held.push(data);
+      else out.write(data);
+    },
+  };
 }
 
 /** The outputs of a session, all of which can be stopped at once (a bad config). */
@@ -168,6 +194,7 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
 
   const user = userInfo();
   if (isTty) stdin.setRawMode(true);
+  const opostOff = isTty ? rawOutput() : Promise.resolve();
   stdin.resume();
   let result: SessionResult;
   try {
@@ -191,7 +218,7 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
       },
       outputs: [outputs],
       stdin,
-      stdout,
+      stdout: writeAfter(opostOff, stdout),
       ...(isTty
         ? {
             terminalSize: () => ({ cols: stdout.columns, rows: stdout.rows }),
@@ -204,7 +231,6 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
       wallClockNs: () => startUnixNano,
     });
     // The program is starting; now the rest of the recorder.
-    if (isTty) rawOutput();
     const hangup = (): void => session.hangup();
     process.on('SIGHUP', hangup);
     process.on('SIGTERM', hangup);
@@ -250,6 +276,7 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
     process.off('SIGHUP', hangup);
     process.off('SIGTERM', hangup);
   } finally {
+    await opostOff; // never after the modes are restored
     if (isTty) stdin.setRawMode(false);
     stdin.pause();
   }

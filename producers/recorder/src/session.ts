@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { EndReason, SessionEvent, SessionOutput, StartInfo } from './events.js';
 import { createMarkScanner, type Mark } from './marks.js';
 import { spawnPty, type Pty, type PtyExit } from './pty.js';
@@ -21,7 +21,7 @@ export interface SessionOptions {
   readonly outputs: readonly SessionOutput[];
   /** The user's side. `stdin` should already be in raw mode when it is a tty. */
   readonly stdin: Readable;
-  readonly stdout: Writable;
+  readonly stdout: { write(data: Buffer): unknown };
   /** Current size of the user's terminal (on its 'resize' event), if it is one. */
   readonly terminalSize?: () => { cols: number; rows: number } | undefined;
   /** Emits 'resize' when the user's window changes. */

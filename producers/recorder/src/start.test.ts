@@ -11,7 +11,7 @@ import { listenFrames, outputBytes, waitFor, type FrameListener } from './test-k
  * on the user's terminal, in a real pty (node-pty as the terminal emulator).
  */
 
-const BIN = fileURLToPath(new URL('../bin/vigil-rec.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/vigil-rec.cjs', import.meta.url));
 const nodePty = createRequire(import.meta.url)('@lydell/node-pty') as {
   spawn(
     file: string,
@@ -54,7 +54,7 @@ describe('vigil-rec start', () => {
     const spool = mkdtempSync(join(tmpdir(), 'vigil-rec-start-'));
     const { screen, status } = await inPty(
       '/bin/sh',
-      ['-c', `stty -a; node ${BIN} -c 'printf "one\\ntwo\\n"; exit 3'; echo "EXIT=$?"; stty -a`],
+      ['-c', `stty -a; ${BIN} -c 'printf "one\\ntwo\\n"; exit 3'; echo "EXIT=$?"; stty -a`],
       {
         VIGIL_RECORDER_GATEWAY_ADDRESS: `unix:${gateway.path}`,
         VIGIL_RECORDER_GATEWAY_SPOOL_DIR: spool,
@@ -75,7 +75,7 @@ describe('vigil-rec start', () => {
   });
 
   it('keeps a plain, unrecorded session when the config turns out invalid after the start', async () => {
-    const { screen, status } = await inPty('node', [BIN, '-c', 'echo hello; exit 3'], {
+    const { screen, status } = await inPty(BIN, ['-c', 'echo hello; exit 3'], {
       VIGIL_RECORDER_GATEWAY_ADDRESS: 'udp:nowhere:1',
     });
     const text = screen.toString('latin1');
@@ -88,14 +88,23 @@ describe('vigil-rec start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-rec-start-'));
     const config = join(dir, 'vigil.yaml');
     writeFileSync(config, 'recorder:\n  shellIntegration: maybe\n');
-    const { screen, status } = await inPty(
-      'node',
-      [BIN, '--config', config, '-c', 'echo hello'],
-      {},
-    );
+    const { screen, status } = await inPty(BIN, ['--config', config, '-c', 'echo hello'], {});
     const text = screen.toString('latin1');
     expect(status).toBe(254);
     expect(text).toContain('recorder.shellIntegration');
     expect(text).not.toContain('hello');
+  });
+
+  it('starts Node without NODE_EXTRA_CA_CERTS and hands it to the program unchanged', async () => {
+    const show =
+      'echo "ca=[${NODE_EXTRA_CA_CERTS-unset}] saved=[${VIGIL_REC_EXTRA_CA_CERTS-unset}]"';
+    const env = { VIGIL_RECORDER_GATEWAY_ENABLED: 'false' };
+    // A file that does not exist: a Node that read it would warn "Ignoring extra certs from ...".
+    const set = await inPty(BIN, ['-c', show], { ...env, NODE_EXTRA_CA_CERTS: '/no such/ca.pem' });
+    expect(set.screen.toString()).toContain('ca=[/no such/ca.pem] saved=[unset]');
+    expect(set.screen.toString()).not.toContain('extra certs');
+    const unset = await inPty('env', ['-u', 'NODE_EXTRA_CA_CERTS', BIN, '-c', show], env);
+    expect(unset.screen.toString()).toContain('ca=[unset] saved=[unset]');
+    expect(set.status + unset.status).toBe(0);
   });
 });

@@ -17,7 +17,7 @@ import {
  * into it, and what arrives at a gateway stand-in and on the screen is checked.
  */
 
-const BIN = fileURLToPath(new URL('../bin/vigil-rec.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/vigil-rec.cjs', import.meta.url));
 let tmux: Tmux | undefined;
 let gateway: FrameListener | undefined;
 
@@ -33,7 +33,7 @@ async function startRecorder(flags: string) {
   tmux = createTmux(`vigil-rec-${process.pid}-${Date.now()}`);
   const cast = join(home, 'session.cast');
   tmux.start(
-    `sh -c 'node ${BIN} ${flags} -f ${cast}; echo "EXIT=$?"; exec sleep 600'`,
+    `sh -c '${BIN} ${flags} -f ${cast}; echo "EXIT=$?"; exec sleep 600'`,
     { cols: 100, rows: 30 },
     {
       HOME: home,

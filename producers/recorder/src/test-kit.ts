@@ -173,7 +173,7 @@ export interface RecordingOptions {
   readonly size?: { cols: number; rows: number };
 }
 
-const REC_BIN = new URL('../bin/vigil-rec.js', import.meta.url).pathname;
+const REC_BIN = new URL('../bin/vigil-rec.cjs', import.meta.url).pathname;
 
 /**
  * Starts `vigil-rec` in a tmux of its own and waits for the prompt and the start event. When the
@@ -194,7 +194,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
   };
   try {
     tmux.start(
-      `sh -c 'node ${REC_BIN} ${options.flags ?? ''} -f ${cast}; echo "EXIT=$?"; exec sleep 600'`,
+      `sh -c '${REC_BIN} ${options.flags ?? ''} -f ${cast}; echo "EXIT=$?"; exec sleep 600'`,
       options.size ?? { cols: 100, rows: 30 },
       {
         HOME: home,

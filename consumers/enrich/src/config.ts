@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { workerConfigShape } from '@vigil/pipeline/config';
+import { registryUrlKey, workerConfigShape } from '@vigil/pipeline/config';
 
 /** Classes of binaries by where they live. */
 export const PATH_CLASSES = ['system', 'site', 'home', 'scratch', 'other'] as const;
@@ -30,11 +30,7 @@ export const DEFAULT_PATH_RULES: ReadonlyArray<{ prefix: string; class: PathClas
 /** The enrich worker's config: the shared worker blocks and its own keys (section `enrich:`). */
 export const configSchema = z.strictObject({
   ...workerConfigShape({ name: 'enrich', inputTopics: ['vigil.process.verified.v1'] }),
-  registryUrl: z
-    .string()
-    .url()
-    .default('http://127.0.0.1:8081/apis/ccompat/v7')
-    .describe('Schema registry (Confluent API).'),
+  registryUrl: registryUrlKey('.'),
   outputTopic: z
     .string()
     .min(1)

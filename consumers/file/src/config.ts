@@ -1,26 +1,10 @@
 import { z } from 'zod';
-import { workerConfigShape } from '@vigil/pipeline/config';
-
-/**
- * What the sinks read by default: process events as the enrich worker's ECS documents (JSON), the
- * other families as the verify worker passed them on (protobuf, mapped to ECS by the sink).
- */
-export const DEFAULT_INPUT_TOPICS = [
-  'vigil.process.enriched.v1',
-  'vigil.session.verified.v1',
-  'vigil.status.verified.v1',
-  'vigil.trace.verified.v1',
-  'vigil.alert.verified.v1',
-];
+import { registryUrlKey, SINK_INPUT_TOPICS, workerConfigShape } from '@vigil/pipeline/config';
 
 /** The file sink's config (section `file:`): the shared worker blocks and its own keys. */
 export const configSchema = z.strictObject({
-  ...workerConfigShape({ name: 'file', inputTopics: DEFAULT_INPUT_TOPICS }),
-  registryUrl: z
-    .string()
-    .url()
-    .default('http://127.0.0.1:8081/apis/ccompat/v7')
-    .describe('Schema registry (Confluent API), to decode the records.'),
+  ...workerConfigShape({ name: 'file', inputTopics: SINK_INPUT_TOPICS }),
+  registryUrl: registryUrlKey(', to decode the records.'),
   directory: z
     .string()
     .min(1)

@@ -1,27 +1,11 @@
 import { z } from 'zod';
 import { secret } from '@vigil/config/config';
-import { workerConfigShape } from '@vigil/pipeline/config';
-
-/**
- * What the sinks read by default: process events as the enrich worker's ECS documents (JSON), the
- * other families as the verify worker passed them on (protobuf, mapped to ECS by the sink).
- */
-export const DEFAULT_INPUT_TOPICS = [
-  'vigil.process.enriched.v1',
-  'vigil.session.verified.v1',
-  'vigil.status.verified.v1',
-  'vigil.trace.verified.v1',
-  'vigil.alert.verified.v1',
-];
+import { registryUrlKey, SINK_INPUT_TOPICS, workerConfigShape } from '@vigil/pipeline/config';
 
 /** The Splunk sink's config (section `splunk:`): the shared worker blocks and its own keys. */
 export const configSchema = z.strictObject({
-  ...workerConfigShape({ name: 'splunk', inputTopics: DEFAULT_INPUT_TOPICS }),
-  registryUrl: z
-    .string()
-    .url()
-    .default('http://127.0.0.1:8081/apis/ccompat/v7')
-    .describe('Schema registry (Confluent API), to decode the records.'),
+  ...workerConfigShape({ name: 'splunk', inputTopics: SINK_INPUT_TOPICS }),
+  registryUrl: registryUrlKey(', to decode the records.'),
   url: z
     .string()
     .url()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { workerConfigShape } from '@vigil/pipeline/config';
+import { registryUrlKey, workerConfigShape } from '@vigil/pipeline/config';
 
 /** The families whose raw topics verify reads by default (every one but the watermark registry). */
 export const DEFAULT_INPUT_TOPICS = [
@@ -13,11 +13,7 @@ export const DEFAULT_INPUT_TOPICS = [
 /** The verify worker's config: the shared worker blocks and its own keys (section `verify:`). */
 export const configSchema = z.strictObject({
   ...workerConfigShape({ name: 'verify', inputTopics: DEFAULT_INPUT_TOPICS }),
-  registryUrl: z
-    .string()
-    .url()
-    .default('http://127.0.0.1:8081/apis/ccompat/v7')
-    .describe('Schema registry (Confluent API).'),
+  registryUrl: registryUrlKey('.'),
   keysDir: z
     .string()
     .min(1)

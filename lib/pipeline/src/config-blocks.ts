@@ -111,6 +111,27 @@ export const retryBlock = z
   .refine((r) => r.maxMs >= r.initialMs, { message: 'maxMs must be at least initialMs' })
   .prefault({});
 
+/**
+ * What the sinks read by default: process events as the enrich worker's ECS documents (JSON), the
+ * other families as the verify worker passed them on (protobuf, mapped to ECS by the sink).
+ */
+export const SINK_INPUT_TOPICS: readonly string[] = [
+  'vigil.process.enriched.v1',
+  'vigil.session.verified.v1',
+  'vigil.status.verified.v1',
+  'vigil.trace.verified.v1',
+  'vigil.alert.verified.v1',
+];
+
+/** The schema registry key of the workers that decode records (`why` ends its description). */
+export function registryUrlKey(why: string) {
+  return z
+    .string()
+    .url()
+    .default('http://127.0.0.1:8081/apis/ccompat/v7')
+    .describe(`Schema registry (Confluent API)${why}`);
+}
+
 /** The shared keys of every worker's schema. */
 export function workerConfigShape(options: {
   readonly name: string;

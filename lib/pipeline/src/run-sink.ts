@@ -5,6 +5,7 @@ import type { PipelineEvent } from './consume.js';
 import { dispositionOf } from './retry.js';
 import {
   deadLetterRecord,
+  reportDeadLettered,
   runUntilSignal,
   startWorker,
   type RunningWorker,
@@ -57,29 +58,11 @@ export function startSink<S extends z.ZodType>(options: RunSinkOptions<S>): Prom
       await producer.send([
         deadLetterRecord(config.deadLetterTopic, options.name, event, error, 'write'),
       ]);
-      telemetry.error(
-        {
-          errorType: (error as { errorType?: 'store' }).errorType ?? 'store',
-          stage: 'write',
-          error,
-          topic: event.topic,
-          partition: event.partition,
-          offset: event.offset,
-        },
-        'event rejected by the destination',
-      );
-      telemetry.discarded(
-        {
-          count: 1,
-          intentional: false,
-          reason: 'dead-lettered',
-          topic: event.topic,
-          partition: event.partition,
-          offset: event.offset,
-          deadLetterTopic: config.deadLetterTopic,
-        },
-        'event sent to the dead-letter topic',
-      );
+      reportDeadLettered(telemetry, config.deadLetterTopic, event, error, {
+        stage: 'write',
+        errorType: (error as { errorType?: 'store' }).errorType ?? 'store',
+        message: 'event rejected by the destination',
+      });
     }
 
     return {

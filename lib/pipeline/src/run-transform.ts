@@ -6,6 +6,7 @@ import { VigilError } from './errors.js';
 import { dispositionOf } from './retry.js';
 import {
   deadLetterRecord,
+  reportDeadLettered,
   runUntilSignal,
   startWorker,
   type RunningWorker,
@@ -99,29 +100,11 @@ export function startTransform<S extends z.ZodType>(
         for (const [reason, count] of drops)
           telemetry.discarded({ count, intentional: true, reason }, 'events dropped on purpose');
         for (const { event, error } of rejected) {
-          telemetry.error(
-            {
-              errorType: error instanceof VigilError ? error.errorType : 'codec',
-              stage: 'process',
-              error,
-              topic: event.topic,
-              partition: event.partition,
-              offset: event.offset,
-            },
-            'event rejected',
-          );
-          telemetry.discarded(
-            {
-              count: 1,
-              intentional: false,
-              reason: 'dead-lettered',
-              topic: event.topic,
-              partition: event.partition,
-              offset: event.offset,
-              deadLetterTopic: config.deadLetterTopic,
-            },
-            'event sent to the dead-letter topic',
-          );
+          reportDeadLettered(telemetry, config.deadLetterTopic, event, error, {
+            stage: 'process',
+            errorType: error instanceof VigilError ? error.errorType : 'codec',
+            message: 'event rejected',
+          });
         }
       },
     };

@@ -13,11 +13,11 @@ import {
   type PipelineEvent,
   type ProducerClient,
 } from './consume.js';
-import { FatalError, RetryableError, VigilError } from './errors.js';
+import { FatalError, RetryableError, VigilError, type ErrorType } from './errors.js';
 import { startHealthServer } from './health.js';
 import type { KafkaConfig } from './kafka.js';
 import { createLogger, type Logger } from './log.js';
-import { createTelemetry, type Telemetry } from './metrics.js';
+import { createTelemetry, type Stage, type Telemetry } from './metrics.js';
 import { backoffDelay, dispositionOf } from './retry.js';
 
 /**
@@ -96,6 +96,29 @@ export function deadLetterRecord(
       'vigil-dlq-stage': stage,
     },
   };
+}
+
+/**
+ * Logs and counts an event that went to the dead-letter topic: an error of its type at `stage`, and
+ * one unintentional discard naming the topic it went to.
+ */
+export function reportDeadLettered(
+  telemetry: Telemetry,
+  deadLetterTopic: string,
+  event: PipelineEvent,
+  error: unknown,
+  how: {
+    readonly stage: Stage;
+    readonly errorType: ErrorType | 'programmer';
+    readonly message: string;
+  },
+): void {
+  const origin = { topic: event.topic, partition: event.partition, offset: event.offset };
+  telemetry.error({ errorType: how.errorType, stage: how.stage, error, ...origin }, how.message);
+  telemetry.discarded(
+    { count: 1, intentional: false, reason: 'dead-lettered', ...origin, deadLetterTopic },
+    'event sent to the dead-letter topic',
+  );
 }
 
 /** The KafkaConfig of the shared `kafka` block; reads the CA file (the first I/O). */

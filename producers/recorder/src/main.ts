@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   if (path) flags['file.path'] = path;
   if (values.input) flags.input = true;
   const configOptions = { file, env: process.env, flags };
-  const loadConfig = async () => (await import('./config.js')).loadRecorderConfig(configOptions);
+  const loadConfig = async () => (await import('./late.js')).loadRecorderConfig(configOptions);
   const options = { command: values.command, login: values.login };
   const spawn = await quickSpawnSettings(configOptions);
   if (spawn) return record({ spawn, config: loadConfig }, options);

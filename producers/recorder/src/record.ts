@@ -238,10 +238,7 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
       .then(plan.config)
       .then(async (config) => {
         if (!config.gateway.enabled) return gateway.abandon();
-        const [{ parseGatewayAddress, spoolDirOf }, { createGatewayOutput }] = await Promise.all([
-          import('./config.js'),
-          import('./outputs/gateway.js'),
-        ]);
+        const { parseGatewayAddress, spoolDirOf, createGatewayOutput } = await import('./late.js');
         const address = parseGatewayAddress(config.gateway.address);
         if (typeof address === 'string') throw new Error(`recorder.gateway.address: ${address}`);
         gateway.attach(

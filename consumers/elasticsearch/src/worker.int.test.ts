@@ -122,6 +122,7 @@ async function startWorker(flags: Record<string, unknown>): Promise<RunningWorke
       'kafka.sessionTimeoutMs': 10_000,
       'kafka.heartbeatIntervalMs': 1000,
       registryUrl: endpoints.registryUrl,
+      url: endpoints.elasticsearchUrl,
       retentionDays: 0,
       'retry.initialMs': 200,
       'retry.maxMs': 2000,
@@ -159,7 +160,7 @@ describe('elasticsearch sink worker', () => {
       acks: -1,
       messages: events.map((e) => ({ key: 'one', value: e.value })),
     });
-    await startWorker({
+    const worker = await startWorker({
       'kafka.topics': [t.input],
       'kafka.groupId': prefix,
       deadLetterTopic: t.dlq,
@@ -178,18 +179,27 @@ describe('elasticsearch sink worker', () => {
         dead.push({ value: message.value!, headers });
       },
     });
+    // On a cold stack under load this once timed out; the message then says how far it got.
     await waitFor(
       'the dead letter',
       async () => dead.length >= 1 && (await count(shared, prefix)) >= 30,
-      60_000,
-    );
+      120_000,
+    ).catch(async (error: Error) => {
+      const metrics = await fetch(`http://127.0.0.1:${worker.port}/metrics`).then((r) => r.text());
+      const lines = metrics
+        .split('\n')
+        .filter((l) => /^component_(errors|discarded|sent|received)/.test(l));
+      throw new Error(
+        `${error.message}: ${dead.length} dead letters, ${await count(shared, prefix)} documents; ${lines.join('; ')}`,
+      );
+    });
     expect(dead).toHaveLength(1);
     expect(dead[0]!.value.equals(bad!.value)).toBe(true);
     expect(dead[0]!.headers['vigil-dlq-origin-topic']).toBe(t.input);
     expect(dead[0]!.headers['vigil-dlq-error-message']).toMatch(/document_parsing_exception/);
     const ids = await storedIds(shared, prefix);
     expectExactlyOnce(ids, good);
-  }, 120_000);
+  }, 200_000);
 
   it('loses and duplicates nothing when killed with SIGKILL mid-bulk and restarted', async () => {
     const prefix = uniqueName('vk');

@@ -73,7 +73,9 @@ export const gatewayConfigSchema = z.strictObject({
       compression: z
         .enum(['gzip', 'none'])
         .default('gzip')
-        .describe('Record batch compression (kafkajs has gzip built in)'),
+        .describe(
+          'Record batch compression; gzip, as the workers read with kafkajs, which decodes no other codec',
+        ),
       tls: z
         .strictObject({
           enabled: z.boolean().default(false).describe('TLS to the brokers'),
@@ -109,12 +111,18 @@ export const gatewayConfigSchema = z.strictObject({
           }
         })
         .prefault({}),
-      connectionTimeoutMs: z.int().positive().default(3000).describe('TCP connect timeout'),
+      connectionTimeoutMs: z
+        .int()
+        .positive()
+        .default(3000)
+        .describe('Connection setup timeout (TCP, TLS, SASL)'),
       requestTimeoutMs: z
         .int()
         .positive()
         .default(10_000)
-        .describe('A produce request slower than this fails and is retried'),
+        .describe(
+          'A produce request unanswered this long is sent again (records are never given up); Kafka counts as down (gateway_kafka_up, /healthz) while a batch waits longer',
+        ),
     })
     .prefault({}),
   registry: z
@@ -129,17 +137,25 @@ export const gatewayConfigSchema = z.strictObject({
     .prefault({}),
   batch: z
     .strictObject({
-      maxEvents: z.int().positive().default(5000).describe('Events per produce request at most'),
+      maxEvents: z
+        .int()
+        .positive()
+        .default(5000)
+        .describe(
+          'Events per spool read handed to Kafka at once, and per librdkafka batch (batch.num.messages); four reads are in flight at most',
+        ),
       maxBytes: z
         .int()
         .positive()
         .default(4 * 1024 * 1024)
-        .describe('Bytes per produce request at most'),
+        .describe(
+          'Spooled bytes per read handed to Kafka at once (a request carries at most 1 MB per partition)',
+        ),
       lingerMs: z
         .int()
         .min(0)
         .default(5)
-        .describe('How long a partial batch waits for more events'),
+        .describe('How long a partition\u2019s batch waits for more events (librdkafka linger.ms)'),
     })
     .prefault({}),
   retry: z

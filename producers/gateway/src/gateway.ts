@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { redactSecrets } from '@vigil/config/config';
 import { newEventId } from '@vigil/pipeline/events';
-import { createKafka, type KafkaConfig } from '@vigil/pipeline/kafka';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { FAMILIES, familyByName } from '@vigil/schemas/families';
 import { vigil } from '@vigil/schemas/gen';
@@ -20,6 +19,7 @@ import {
   type Listener,
   type ListenProtocol,
 } from './listen.js';
+import { createKafkaProducer, producerProperties } from './producer.js';
 import { createPublisher, type Publisher, type SchemaIds } from './publish.js';
 import { openSpool, type Spool } from './spool.js';
 
@@ -47,33 +47,6 @@ export interface Gateway {
    * on disk for the next start). Resolves true when the spool was empty at exit.
    */
   stop(): Promise<boolean>;
-}
-
-function kafkaConfigOf(config: GatewayConfig): KafkaConfig {
-  const { kafka } = config;
-  return {
-    brokers: kafka.brokers,
-    clientId: kafka.clientId,
-    connectionTimeoutMs: kafka.connectionTimeoutMs,
-    requestTimeoutMs: kafka.requestTimeoutMs,
-    ...(kafka.tls.enabled
-      ? {
-          tls: {
-            rejectUnauthorized: kafka.tls.rejectUnauthorized,
-            ...(kafka.tls.caFile ? { ca: readFileSync(kafka.tls.caFile, 'utf8') } : {}),
-          },
-        }
-      : {}),
-    ...(kafka.sasl.mechanism !== 'none'
-      ? {
-          sasl: {
-            mechanism: kafka.sasl.mechanism,
-            username: kafka.sasl.username,
-            password: kafka.sasl.password,
-          },
-        }
-      : {}),
-  };
 }
 
 /** Metrics of STYLE §6 (label component="gateway") and the gateway's own. */
@@ -473,33 +446,29 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
           'found a spool backlog; replaying it',
         );
       }
-      const kafka = createKafka(kafkaConfigOf(config));
+      // Up to four spool reads in flight: librdkafka keeps sending while acknowledgements come back.
+      const window = { events: config.batch.maxEvents * 4, bytes: config.batch.maxBytes * 4 };
+      const properties = producerProperties(config, window);
       publisher = createPublisher({
         spool,
-        createProducer: () =>
-          kafka.producer({
-            idempotent: true,
-            maxInFlightRequests: 1,
-            allowAutoTopicCreation: false,
-            // Short: the spool holds events while Kafka is away; the publisher retries without limit.
-            retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+        createProducer: (events) =>
+          createKafkaProducer(properties, {
+            metadataTimeoutMs: config.kafka.requestTimeoutMs,
+            events,
           }),
         schemaIds,
         topicPrefix: config.kafka.topicPrefix,
         gatewayId,
-        compression: config.kafka.compression,
         batch: config.batch,
+        window,
+        stallMs: config.kafka.requestTimeoutMs,
         retry: config.retry,
         events: {
-          sent(batch, topicMessages, durationMs) {
+          sent(batch, byTopic, durationMs, replayed) {
             const now = performance.timeOrigin + performance.now();
-            let replayed = 0;
-            for (const record of batch.records) {
+            for (const record of batch.records)
               latencyChild.observe(Math.max(0, now - record.receivedAtMs) / 1000);
-              if (record.replay) replayed++;
-            }
-            for (const { topic, messages } of topicMessages)
-              m.sent.inc({ ...labels, topic }, messages.length);
+            for (const [topic, count] of byTopic) m.sent.inc({ ...labels, topic }, count);
             if (replayed > 0) m.replayed.inc(labels, replayed);
             m.batchEvents.observe(labels, batch.records.length);
             m.produceSeconds.observe(labels, durationMs / 1000);
@@ -510,6 +479,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
               log.warn(
                 { err: { message: error.message, name: error.name }, attempt, retryInMs },
                 'producing to kafka failed; events stay in the spool',
+              ),
+            );
+          },
+          clientError(error) {
+            m.errors.inc({ ...labels, error_type: 'kafka', stage: 'connection' });
+            rateLimited('kafka-client', () =>
+              log.warn(
+                { err: { message: error.message, code: (error as { code?: number }).code } },
+                'kafka client trouble; it keeps retrying, events stay in the spool',
               ),
             );
           },

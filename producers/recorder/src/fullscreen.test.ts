@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -14,8 +15,8 @@ import {
 /**
  * Full-screen programs under `vigil-rec` in a real terminal (tmux, bash recorded): vim and less
  * (alternate screen) look exactly as they do without the recorder, the prompt comes back, and the
- * switch sequences are in the event stream byte for byte; a tmux started inside the recording
- * works, detaches and exits.
+ * switch sequences are in the event stream byte for byte; a tmux and a GNU screen started inside
+ * the recording work, detach, are reattached and exit.
  */
 
 const ENTER_ALT = Buffer.from('\x1b[?1049h');
@@ -30,8 +31,20 @@ const ENV = { LESS: '', LESSHISTFILE: '-', PAGER: 'less' };
 
 let recording: Recording | undefined;
 let innerTmux: string | undefined;
+let screenDir: string | undefined;
 afterEach(async () => {
   await recording?.close();
+  if (screenDir) {
+    try {
+      execFileSync('screen', ['-S', 'nested', '-X', 'quit'], {
+        stdio: 'ignore',
+        env: { ...process.env, SCREENDIR: screenDir },
+      });
+    } catch {
+      // already gone
+    }
+    screenDir = undefined;
+  }
   if (innerTmux) {
     try {
       execFileSync('tmux', ['-L', innerTmux, 'kill-server'], { stdio: 'ignore' });
@@ -42,12 +55,12 @@ afterEach(async () => {
   recording = innerTmux = undefined;
 });
 
-async function record(): Promise<Recording> {
+async function record(env: Record<string, string> = {}): Promise<Recording> {
   recording = await startRecording({
     shell: '/bin/bash',
     prompt: 'rec$',
     size: SIZE,
-    env: ENV,
+    env: { ...ENV, ...env },
     files: {
       '.bashrc': "PS1='rec$ '\nHISTFILE=/dev/null\n",
       'notes.txt': NOTES,
@@ -207,5 +220,53 @@ describe('tmux inside vigil-rec', () => {
     expect(enter).toBeGreaterThanOrEqual(0);
     expect(indexIn(r, LEAVE_ALT, enter)).toBeGreaterThan(enter);
     await finish(r, 6);
+  }, 60_000);
+});
+
+describe('GNU screen inside vigil-rec', () => {
+  it('runs, shows its output, detaches, reattaches, exits; the exit status passes through', async () => {
+    // screen's sockets in a directory of the test's own (mode 700, as screen requires).
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-screen-'));
+    screenDir = dir;
+    const rc = join(dir, 'screenrc');
+    writeFileSync(rc, 'startup_message off\n');
+    const r = await record({ SCREENDIR: dir });
+    const t = r.tmux;
+    const start = `screen -c ${rc} -S nested env PS1='sc''> ' bash --norc -i`;
+    t.send(start, 'Enter');
+    const drawn = await screenWith(t, 'sc>'); // (the command line shows 'sc''>')
+    // screen draws a screen of its own: the recorded prompt is gone from it.
+    expect(drawn).not.toContain('rec$');
+
+    t.send("echo scree''ned-$((6*7))", 'Enter');
+    await screenWith(t, 'screened-42');
+    await waitFor('the inner output in the stream', () => indexIn(r, 'screened-42') >= 0);
+
+    // Detach with screen's own prefix key (C-a d), which goes through the recorder like any key.
+    t.send('C-a', 'd');
+    const detached = await screenWith(t, '[detached from');
+    expect(detached).toContain('rec$');
+    expect((await r.command(start)).exitStatus).toBe(0);
+    expect(
+      execFileSync('screen', ['-ls'], {
+        encoding: 'utf8',
+        env: { ...process.env, SCREENDIR: dir },
+      }),
+    ).toMatch(/\.nested\s.*\(Detached\)/);
+
+    // Reattach: screen redraws the earlier output; exiting its shell ends screen.
+    const attach = 'screen -r nested';
+    t.send(attach, 'Enter');
+    await screenWith(t, 'screened-42');
+    t.send('exit', 'Enter');
+    await screenWith(t, '[screen is terminating]');
+    expect((await r.command(attach)).exitStatus).toBe(0);
+
+    t.send("echo back''-$((2+5))", 'Enter');
+    await screenWith(t, 'back-7');
+    const enter = indexIn(r, ENTER_ALT);
+    expect(enter).toBeGreaterThanOrEqual(0);
+    expect(indexIn(r, LEAVE_ALT, enter)).toBeGreaterThan(enter);
+    await finish(r, 7);
   }, 60_000);
 });

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vigil/profile.h"
 #include "vigil/sys.h"
 
 /* Compiled defaults, as static data: setting them costs no parsing. */
@@ -287,6 +288,33 @@ static int set_sample_every(struct vg_config *c, const char *v)
     return 0;
 }
 
+static int set_short(struct vg_config *c, const char *v)
+{
+    return set_list(c, &c->short_run, v);
+}
+
+static int set_short_ms(struct vg_config *c, const char *v)
+{
+    unsigned long n;
+
+    if (parse_uint(v, VG_SHORT_MS_MAX, &n) != 0) {
+        return -EINVAL;
+    }
+    c->short_ms = n;
+    return 0;
+}
+
+static int set_short_every(struct vg_config *c, const char *v)
+{
+    unsigned long n;
+
+    if (parse_uint(v, 1000000UL, &n) != 0 || n == 0) {
+        return -EINVAL;
+    }
+    c->short_every = (unsigned)n;
+    return 0;
+}
+
 static int set_max_record(struct vg_config *c, const char *v)
 {
     unsigned long n;
@@ -317,6 +345,9 @@ static const struct vg_key {
     {"jobs", set_jobs},
     {"sample", set_sample},
     {"sample_every", set_sample_every},
+    {"short", set_short},
+    {"short_ms", set_short_ms},
+    {"short_every", set_short_every},
     {"max_record_bytes", set_max_record},
 };
 
@@ -330,6 +361,8 @@ void vg_config_defaults(struct vg_config *c)
     memset(c, 0, offsetof(struct vg_config, pool));
     c->max_record_bytes = VG_RECORD_DEFAULT;
     c->sample_every = 1;
+    c->short_ms = VG_SHORT_MS_DEFAULT;
+    c->short_every = VG_SHORT_EVERY_DEFAULT;
     memcpy(c->env.item, default_env, sizeof(default_env));
     c->env.n = COUNT(default_env);
     memcpy(c->redact.item, default_redact, sizeof(default_redact));
@@ -618,6 +651,7 @@ int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
         int on = 1;
 
         scan_env(envp, values, &p);
+        VG_MARK("cfg_env");
         active = values[KEY_ACTIVE];
 
         /* The cheapest exit: switched off, before touching any file. */
@@ -629,14 +663,17 @@ int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
         }
     }
     n = read_file(path, text, VG_CONFIG_FILE_MAX);
+    VG_MARK("cfg_read");
     if (n > 0) {
         vg_config_apply_text(c, text, (size_t)n);
     }
     if (!secure) {
         apply_env(c, values);
     }
+    VG_MARK("cfg_apply");
     if (c->active && c->key_file != NULL && c->key_file[0] != '\0') {
         rc = load_key(c);
+        VG_MARK("cfg_key");
         if (rc != 0) {
             /* No usable key: send unsigned rather than a bad MAC. */
             c->key_len = 0;

@@ -444,6 +444,9 @@ int vg_encode_end(const struct vg_envelope *env, const struct vg_end *e,
                           &shortened);
     dropped += e->dlopened_dropped;
     put_truncation(&pb, 9, 0, 0, dropped, shortened);
+    if (e->sample_weight > 1) {
+        vg_pb_uint(&pb, 10, e->sample_weight);
+    }
     vg_pb_end(&pb, m, 0);
     if (pb.err != 0) {
         return pb.err;

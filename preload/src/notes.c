@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vigil/sys.h"
+
 /* Note header: namesz, descsz, type (three 4-byte words in both classes). */
 #define NOTE_HEADER 12
 
@@ -102,4 +104,90 @@ int vg_notes_from_phdrs(uintptr_t base, const ElfW(Phdr) *phdr, size_t phnum,
         scanned++;
     }
     return scanned;
+}
+
+/* The GNU hash function (dl_new_hash). */
+static uint32_t gnu_hash(const char *s)
+{
+    uint32_t h = 5381;
+
+    for (; *s != '\0'; s++) {
+        h = h * 33 + (uint8_t)*s;
+    }
+    return h;
+}
+
+/*
+ * A dynamic entry's address: glibc relocates d_ptr in place on most
+ * architectures, leaves it an offset on others and in the vDSO.
+ */
+static uintptr_t dyn_addr(uintptr_t base, uintptr_t v)
+{
+    return v < base ? v + base : v;
+}
+
+const void *vg_elf_symbol(uintptr_t base, const ElfW(Phdr) *phdr,
+                          size_t phnum, const char *name)
+{
+    enum { BITS = 8 * sizeof(ElfW(Addr)) };
+    const ElfW(Dyn) *d = NULL;
+    const uint32_t *gh = NULL;
+    const ElfW(Sym) *sym = NULL;
+    const char *str = NULL;
+    const ElfW(Addr) *bloom;
+    const uint32_t *buckets;
+    const uint32_t *chain;
+    uint32_t h = gnu_hash(name);
+    uint32_t nbuckets;
+    uint32_t first;
+    uint32_t i;
+    ElfW(Addr) word;
+    ElfW(Addr) mask;
+    size_t k;
+
+    for (k = 0; k < phnum; k++) {
+        if (phdr[k].p_type == PT_DYNAMIC) {
+            d = (const ElfW(Dyn) *)(base + phdr[k].p_vaddr);
+        }
+    }
+    for (; d != NULL && d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_GNU_HASH) {
+            gh = (const uint32_t *)dyn_addr(base, d->d_un.d_ptr);
+        } else if (d->d_tag == DT_SYMTAB) {
+            sym = (const ElfW(Sym) *)dyn_addr(base, d->d_un.d_ptr);
+        } else if (d->d_tag == DT_STRTAB) {
+            str = (const char *)dyn_addr(base, d->d_un.d_ptr);
+        }
+    }
+    if (gh == NULL || sym == NULL || str == NULL || gh[0] == 0 ||
+        gh[2] == 0) {
+        return NULL;
+    }
+    nbuckets = gh[0];
+    first = gh[1];
+    bloom = (const ElfW(Addr) *)(const void *)(gh + 4);
+    buckets = (const uint32_t *)(const void *)(bloom + gh[2]);
+    chain = buckets + nbuckets;
+    word = bloom[(h / BITS) % gh[2]];
+    mask = (ElfW(Addr))1 << (h % BITS) |
+           (ElfW(Addr))1 << ((h >> gh[3]) % BITS);
+    if ((word & mask) != mask) {
+        return NULL;
+    }
+    i = buckets[h % nbuckets];
+    if (i < first) {
+        return NULL;
+    }
+    for (;; i++) {
+        uint32_t h2 = chain[i - first];
+        const ElfW(Sym) *s = &sym[i];
+
+        if ((h | 1) == (h2 | 1) && s->st_shndx != SHN_UNDEF &&
+            s->st_value != 0 && vg_strcmp(str + s->st_name, name) == 0) {
+            return (const void *)(base + s->st_value);
+        }
+        if (h2 & 1) {
+            return NULL;
+        }
+    }
 }

@@ -23,9 +23,14 @@
 
 #include "vigil/config.h"
 #include "vigil/event.h"
+#include "vigil/profile.h"
 #include "vigil/notes.h"
+#include "vigil/sha256.h"
 #include "vigil/sys.h"
 #include "vigil/transport.h"
+
+/* Random bytes per process: start id, end id, the run-time rule's draw. */
+#define VG_RANDOM_BYTES 24
 
 /* Objects remembered per process (start list and start address set). */
 #define VG_OBJECTS_MAX 1024
@@ -38,6 +43,18 @@ struct state {
     uint8_t end_random[10];
     uint64_t start_mono_ns;
     uint64_t sequence;
+    /* Runs this one stands for, by the pid rule (sample_every). */
+    uint32_t weight;
+    /*
+     * The run-time rule (executable under a "short" prefix): the start
+     * datagram waits in out, start_len bytes at start_dg, until exit
+     * decides; keep_short says whether a short run is the one in
+     * short_every that is reported.
+     */
+    int deferred;
+    int keep_short;
+    const uint8_t *start_dg;
+    size_t start_len;
     unsigned long long start_adds;
     size_t start_total;
     size_t start_objects;
@@ -64,6 +81,9 @@ static char text[2 * PATH_MAX + VG_VALUE_MAX + 1];
  */
 static struct vg_config cfg;
 static struct state st;
+#ifdef VG_PROFILE
+struct vg_marks vg_marks;
+#endif
 
 /* Writes "vigil-preload: <what> <n>" to stderr, only with debug on. */
 static void debug(const char *what, long n)
@@ -111,15 +131,18 @@ static uint64_t now_ns(clockid_t clock)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Draws the random bits of both event ids with one system call. */
-static void draw_random(uint8_t r[20], uint64_t unix_ns)
+/*
+ * Draws the random bits of both event ids and of the run-time rule's
+ * choice with one system call.
+ */
+static void draw_random(uint8_t r[VG_RANDOM_BYTES], uint64_t unix_ns)
 {
-    if (vg_getrandom(r, 20, GRND_NONBLOCK) != 20) {
+    if (vg_getrandom(r, VG_RANDOM_BYTES, GRND_NONBLOCK) != VG_RANDOM_BYTES) {
         /* Early boot without entropy: still unique enough per host. */
         uint64_t x = unix_ns ^ ((uint64_t)vg_getpid() << 32);
         size_t i;
 
-        for (i = 0; i < 20; i++) {
+        for (i = 0; i < VG_RANDOM_BYTES; i++) {
             x = x * 6364136223846793005u + 1442695040888963407u;
             r[i] = (uint8_t)(x >> 56);
         }
@@ -235,8 +258,12 @@ static int has_uid(const uid_t *uids, size_t n, uid_t uid)
     return 0;
 }
 
-/* The cheap decision, before anything is collected. */
-static int wanted(uid_t uid, const char *path, pid_t pid)
+/*
+ * The cheap decision, before anything is collected: 0 when the process is
+ * not tracked, else how many runs it stands for (sample_every when the
+ * pid rule picked it).
+ */
+static uint32_t wanted(uid_t uid, const char *path, pid_t pid)
 {
     if (cfg.n_users > 0 && !has_uid(cfg.users, cfg.n_users, uid)) {
         return 0;
@@ -250,9 +277,9 @@ static int wanted(uid_t uid, const char *path, pid_t pid)
     if (has_prefix(&cfg.exclude, path)) {
         return 0;
     }
-    if (cfg.sample_every > 1 && has_prefix(&cfg.sample, path) &&
-        (unsigned long)pid % cfg.sample_every != 0) {
-        return 0;
+    if (cfg.sample_every > 1 && has_prefix(&cfg.sample, path)) {
+        return (unsigned long)pid % cfg.sample_every == 0 ? cfg.sample_every
+                                                          : 0;
     }
     return 1;
 }
@@ -266,6 +293,8 @@ struct scan {
     size_t exe_build_id_len;
     int at_end;
     size_t base_at;
+    /* glibc's __x86_get_cpuid_feature_leaf, when libc has it (2.33+). */
+    const void *cpu_leaf;
 };
 
 static void describe(struct dl_phdr_info *info, struct vg_object *o,
@@ -285,6 +314,48 @@ static void describe(struct dl_phdr_info *info, struct vg_object *o,
     o->base = info->dlpi_addr;
 }
 
+#if defined(__x86_64__)
+/* True for ".../libc.so.6", the one object that can hold the function. */
+static int is_libc(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n >= 10 && vg_strcmp(path + n - 10, "/libc.so.6") == 0;
+}
+
+/*
+ * Whether the SHA extensions may be used, asked of glibc (2.33+), which
+ * ran CPUID once at startup and also honours GLIBC_TUNABLES: executing
+ * CPUID here would be a VM exit, about 7 us, in every process. With an
+ * older glibc, or another libc, the portable code stays.
+ */
+static void use_sha_extensions(const void *leaf_fn)
+{
+    /* struct cpuid_feature of <sys/platform/x86.h>. */
+    struct leaf {
+        unsigned int cpuid[4];
+        unsigned int active[4];
+    };
+    const struct leaf *(*leaf)(unsigned int);
+    const struct leaf *l1;
+    const struct leaf *l7;
+
+    if (leaf_fn == NULL) {
+        return;
+    }
+    /* A function pointer from a data pointer, as dlsym's callers do. */
+    memcpy(&leaf, &leaf_fn, sizeof(leaf));
+    l1 = leaf(0); /* CPUID_INDEX_1 */
+    l7 = leaf(1); /* CPUID_INDEX_7 */
+    if (l1 != NULL && l7 != NULL &&
+        (l1->active[2] & (1u << 9)) != 0 &&  /* ecx: SSSE3 */
+        (l1->active[2] & (1u << 19)) != 0 && /* ecx: SSE4.1 */
+        (l7->active[1] & (1u << 29)) != 0) { /* ebx: SHA */
+        vg_sha256_accelerate(1);
+    }
+}
+#endif
+
 static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
 {
     struct scan *s = p;
@@ -294,6 +365,13 @@ static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
         size >= offsetof(struct dl_phdr_info, dlpi_subs)) {
         st.start_adds = info->dlpi_adds;
     }
+#if defined(__x86_64__)
+    if (s->cpu_leaf == NULL && is_libc(name)) {
+        s->cpu_leaf = vg_elf_symbol(info->dlpi_addr, info->dlpi_phdr,
+                                    info->dlpi_phnum,
+                                    "__x86_get_cpuid_feature_leaf");
+    }
+#endif
     if (s->n < VG_OBJECTS_MAX) {
         struct vg_object *o = &objects[s->n++];
 
@@ -370,13 +448,36 @@ static void vg_on_exit(int status, void *arg)
     int rc;
 
     (void)arg;
+    VG_MARK("begin");
     /* A forked child that never exec'd is not the process we reported. */
     if (!st.tracking || vg_getpid() != st.pid) {
         errno = saved;
         return;
     }
     st.tracking = 0;
+    memset(&env, 0, sizeof(env));
+    env.time_unix_nano = now_ns(CLOCK_REALTIME);
     memset(&e, 0, sizeof(e));
+    e.duration_ns = now_ns(CLOCK_MONOTONIC) - st.start_mono_ns;
+    e.sample_weight = st.weight;
+    if (st.deferred) {
+        /* The run-time rule: a short run is reported 1 in short_every. */
+        if (e.duration_ns < (uint64_t)cfg.short_ms * 1000000u) {
+            if (!st.keep_short) {
+                debug("short run not reported, us",
+                      (long)(e.duration_ns / 1000u));
+                errno = saved;
+                return;
+            }
+            e.sample_weight *= cfg.short_every;
+        }
+        rc = st.start_len > 0
+                 ? vg_send(&cfg.collector, st.start_dg, st.start_len)
+                 : -ENODATA;
+        debug(rc == 0 ? "sent deferred start, bytes"
+                      : "dropped deferred start, error",
+              rc == 0 ? (long)st.start_len : rc);
+    }
     memset(&s, 0, sizeof(s));
     e.pid = (uint32_t)st.pid;
     memcpy(e.start_event_id, st.start_id, 16);
@@ -390,20 +491,22 @@ static void vg_on_exit(int status, void *arg)
     }
     s.at_end = 1;
     s.first = st.start_objects;
+    VG_MARK("rusage");
     dl_iterate_phdr(on_end_object, &s);
+    VG_MARK("objects");
     e.dlopened = objects + s.first;
     e.n_dlopened = s.n;
     e.dlopened_dropped = s.dropped;
-    memset(&env, 0, sizeof(env));
-    env.time_unix_nano = now_ns(CLOCK_REALTIME);
-    e.duration_ns = now_ns(CLOCK_MONOTONIC) - st.start_mono_ns;
     vg_uuid7(env.event_id, env.time_unix_nano / 1000000u, st.end_random);
     env.sequence = ++st.sequence;
     sign_with_config(&env);
     rc = vg_encode_end(&env, &e, &cfg, out, &dg);
+    VG_MARK("encode");
     if (rc == 0) {
         rc = vg_send(&cfg.collector, dg.p, dg.len);
     }
+    VG_MARK("send");
+    VG_MARKS_DUMP("end");
     debug(rc == 0 ? "sent end, bytes" : "dropped end, error",
           rc == 0 ? (long)dg.len : rc);
     errno = saved;
@@ -418,13 +521,14 @@ static void vg_init(int argc, char **argv, char **envp)
     struct utsname uts;
     struct scan scan;
     char boot_text[40];
-    uint8_t random[20];
+    uint8_t random[VG_RANDOM_BYTES];
     char *cwd;
     ssize_t n;
     size_t used;
     size_t i;
     int rc;
 
+    VG_MARK("begin");
     /* out is free until the start record: the config file is read there. */
     rc = vg_config_load_with(&cfg, envp, getauxval(AT_SECURE) != 0,
                              (char *)out);
@@ -437,6 +541,7 @@ static void vg_init(int argc, char **argv, char **envp)
         errno = saved;
         return;
     }
+    VG_MARK("config");
     memset(&s, 0, sizeof(s));
     /* The kernel put the ids in the auxiliary vector: no system calls. */
     s.uid = (uint32_t)getauxval(AT_UID);
@@ -444,7 +549,9 @@ static void vg_init(int argc, char **argv, char **envp)
     n = vg_readlink("/proc/self/exe", text, PATH_MAX - 1);
     text[n > 0 ? n : 0] = '\0';
     used = (size_t)(n > 0 ? n : 0) + 1;
-    if (!wanted((uid_t)s.uid, text, (pid_t)s.pid)) {
+    VG_MARK("exe");
+    st.weight = wanted((uid_t)s.uid, text, (pid_t)s.pid);
+    if (st.weight == 0) {
         debug("filtered out, pid", (long)s.pid);
         errno = saved;
         return;
@@ -497,8 +604,11 @@ static void vg_init(int argc, char **argv, char **envp)
         s.loaded_modules = values[n - 2];
         s.module_files = values[n - 1];
     }
+    VG_MARK("clocks_cwd_env");
     s.cgroup = read_cgroup(text + used, VG_VALUE_MAX + 1);
+    VG_MARK("cgroup");
     s.has_boot_id = read_boot_id(boot_text, s.boot_id);
+    VG_MARK("boot_id");
     if (!s.has_boot_id) {
         memcpy(boot_text, "unknown", 8);
     }
@@ -511,6 +621,10 @@ static void vg_init(int argc, char **argv, char **envp)
     s.objects_dropped = scan.dropped;
     s.build_id = scan.exe_build_id;
     s.build_id_len = scan.exe_build_id_len;
+#if defined(__x86_64__)
+    use_sha_extensions(scan.cpu_leaf);
+#endif
+    VG_MARK("objects");
 
     if (vg_uname(&uts) == 0) {
         memcpy(st.host, uts.nodename, sizeof(st.host));
@@ -535,7 +649,9 @@ static void vg_init(int argc, char **argv, char **envp)
         len += sizeof(num) - (size_t)k;
         st.producer[len] = '\0';
     }
+    VG_MARK("uname_producer");
     draw_random(random, env.time_unix_nano);
+    VG_MARK("random");
     vg_uuid7(env.event_id, env.time_unix_nano / 1000000u, random);
     memcpy(st.end_random, random + 10, 10);
     memcpy(st.start_id, env.event_id, 16);
@@ -543,16 +659,37 @@ static void vg_init(int argc, char **argv, char **envp)
     env.sequence = st.sequence;
     sign_with_config(&env);
     rc = vg_encode_start(&env, &s, &cfg, out, &dg);
-    if (rc == 0) {
-        rc = vg_send(&cfg.collector, dg.p, dg.len);
+    VG_MARK("encode");
+    if (rc == 0 && cfg.short_run.n > 0 && has_prefix(&cfg.short_run, text)) {
+        /*
+         * Held in out (nothing else writes there before the exit handler)
+         * and sent by it, or not at all for a short run left out. One in
+         * short_every short runs is kept, drawn from the random bits.
+         */
+        st.deferred = 1;
+        st.keep_short =
+            ((uint32_t)random[20] | (uint32_t)random[21] << 8 |
+             (uint32_t)random[22] << 16 | (uint32_t)random[23] << 24) %
+                cfg.short_every ==
+            0;
+        st.start_dg = dg.p;
+        st.start_len = dg.len;
+        debug("deferred start, bytes", (long)dg.len);
+    } else {
+        if (rc == 0) {
+            rc = vg_send(&cfg.collector, dg.p, dg.len);
+        }
+        debug(rc == 0 ? "sent start, bytes" : "dropped start, error",
+              rc == 0 ? (long)dg.len : rc);
     }
-    debug(rc == 0 ? "sent start, bytes" : "dropped start, error",
-          rc == 0 ? (long)dg.len : rc);
+    VG_MARK("send");
     /* The end record is wanted even when the start was dropped. */
     st.tracking = 1;
     if (on_exit(vg_on_exit, NULL) != 0) {
         st.tracking = 0;
     }
+    VG_MARK("on_exit");
+    VG_MARKS_DUMP("start");
     errno = saved;
 }
 

@@ -365,6 +365,91 @@ def case_process_tree(key_file):
           "no descriptor leaked across exec: %r" % p.stdout)
 
 
+def case_sampling(key_file):
+    """The pid rule (sample, sample_every) and the run-time rule (short,
+    short_ms, short_every): which runs are reported, in which order, with
+    which sample_weight (ProcessEnd field 10)."""
+    r = Receiver()
+    prefix = os.path.dirname(PROG) + "/"
+    # The pid rule: 1 in 2 by pid, decided before anything is collected.
+    env = base_env(r.collector, key_file, VIGIL_SAMPLE=prefix,
+                   VIGIL_SAMPLE_EVERY="2")
+    ok = True
+    for _ in range(12):
+        p = run([PROG, "true"], env)
+        ev = r.drain()
+        if p.pid % 2 == 0:
+            ok = ok and (len(ev) == 2 and ev[1].end is not None and
+                         ev[1].end.num(10) == 2 and
+                         all(e.mac_ok() for e in ev))
+        else:
+            ok = ok and ev == []
+    check(ok, "pid rule: even pids reported with sample_weight 2, "
+          "odd pids not at all")
+    # The run-time rule, a short run never kept (1 in a million).
+    env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
+                   VIGIL_SHORT_MS="60000", VIGIL_SHORT_EVERY="1000000")
+    results = [run([PROG, "true"], env) for _ in range(5)]
+    ev = r.drain()
+    check(all(p.returncode == 0 and p.stderr == b"" for p in results) and
+          ev == [], "run-time rule: short runs left out send nothing")
+    p = run(["/bin/true"], env)
+    ev = r.drain()
+    check(len(starts(ev)) == 1 and len(ends(ev)) == 1,
+          "run-time rule: programs outside the prefixes are reported")
+    # Kept short runs: start (timed at start) then end, both signed.
+    env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
+                   VIGIL_SHORT_MS="60000", VIGIL_SHORT_EVERY="1")
+    p = run([PROG, "sleep", "20"], env)
+    ev = r.drain()
+    if check(len(ev) == 2 and ev[0].start is not None and
+             ev[1].end is not None, "run-time rule: a kept short run sends "
+             "its start, then its end, at exit"):
+        s, e = ev
+        check(s.mac_ok() and e.mac_ok() and s.sequence == 1 and
+              e.sequence == 2 and e.end.one(2) == s.event_id,
+              "deferred start and end signed, sequence 1 and 2, linked")
+        check(e.time - s.time >= 20 * 10**6 and
+              e.end.num(4) >= 20 * 10**6 and e.end.num(10) == 0,
+              "deferred start keeps its start time; weight 1 left out")
+        check(s.start.one(7) == os.path.realpath(PROG).encode() and
+              s.start.many(8) == [PROG.encode(), b"sleep", b"20"],
+              "deferred start reports the same fields")
+    env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
+                   VIGIL_SHORT_MS="60000", VIGIL_SHORT_EVERY="1",
+                   VIGIL_SAMPLE=prefix, VIGIL_SAMPLE_EVERY="3")
+    weights = []
+    for _ in range(9):
+        run([PROG, "true"], env)
+        weights += [e.end.num(10) for e in ends(r.drain())]
+    check(weights and all(w == 3 for w in weights),
+          "both rules: the weights multiply (3 x 1): %r" % weights)
+    # A long run is always reported, with no weight.
+    env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
+                   VIGIL_SHORT_MS="10", VIGIL_SHORT_EVERY="1000000")
+    p = run([PROG, "sleep", "50"], env)
+    ev = r.drain()
+    check(p.returncode == 0 and len(ev) == 2 and ev[0].start is not None and
+          ev[1].end is not None and ev[1].end.num(10) == 0 and
+          all(e.mac_ok() for e in ev),
+          "run-time rule: a run longer than short_ms is reported")
+    # A forked child never sends the parent's held start.
+    env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
+                   VIGIL_SHORT_MS="60000", VIGIL_SHORT_EVERY="1")
+    p = run([PROG, "fork"], env)
+    ev = r.drain()
+    check(p.returncode == 0 and len(starts(ev)) == 1 and
+          len(ends(ev)) == 1 and ends(ev)[0].end.num(1) == p.pid,
+          "run-time rule and fork: one start, one end, the parent's")
+    # Documented: an image replaced by exec never sends its held start.
+    p = run([PROG, "exec", "2"], env)
+    ev = r.drain()
+    check(p.returncode == 0 and len(starts(ev)) == 1 and
+          len(ends(ev)) == 1 and p.stdout.split() == [b"fds", b"0", b"1",
+                                                       b"2"],
+          "run-time rule and exec: only the last image is reported")
+
+
 def case_hygiene(key_file):
     r = Receiver()
     env = base_env(r.collector, key_file)
@@ -566,6 +651,7 @@ def main():
         case_exit_status(key_file)
         case_unsigned()
         case_process_tree(key_file)
+        case_sampling(key_file)
         case_hygiene(key_file)
         case_collectors(key_file)
         case_no_passwd_entry(key_file)

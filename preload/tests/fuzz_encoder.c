@@ -296,6 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e.dlopened = objs;
     e.n_dlopened = n_objs;
     e.dlopened_dropped = take(&in, 2);
+    e.sample_weight = take(&in, 2);
     env.sequence++;
     check(&cfg, out, &dg, vg_encode_end(&env, &e, &cfg, out, &dg), 3);
 

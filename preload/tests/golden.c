@@ -151,6 +151,13 @@ int main(int argc, char **argv)
     bad |= vg_encode_end(&env, &e, &cfg, out, &dg) != 0 ||
            write_file(dir, "end.bin", &dg);
 
+    /* Sampled: the same end standing for 100 short runs. */
+    e.sample_weight = 100;
+    envelope(&env, 5, 2);
+    bad |= vg_encode_end(&env, &e, &cfg, out, &dg) != 0 ||
+           write_file(dir, "end-sampled.bin", &dg);
+    e.sample_weight = 0;
+
     /* Trimmed: 20 arguments of 1000 bytes under a 16 KiB limit. */
     for (i = 0; i < 20; i++) {
         memset(big[i], 'a' + i, 1000);

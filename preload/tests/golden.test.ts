@@ -98,6 +98,17 @@ describe('golden datagrams from the C encoder', () => {
     expect(Buffer.from(e.dlopened[0]!.path)).toEqual(b('/opt/plugins/libplugin.so'));
     expect(e.dlopened[0]!.dlopened).toBe(true);
     expect(e.truncation).toBeNull();
+    expect(e.sampleWeight).toBe(0);
+  });
+
+  it('end-sampled.bin carries sample_weight and verifies', () => {
+    const { record, event } = load('end-sampled.bin');
+    checkEnvelope(event, 5, 2);
+    expect(signed(record, event)).toBe(true);
+    const e = event.end!;
+    expect(e.pid).toBe(4242);
+    expect(e.sampleWeight).toBe(100);
+    expect(BigInt(e.durationNs.toString())).toBe(1_500_000_000n);
   });
 
   it('start-trimmed.bin keeps whole arguments and counts the rest', () => {

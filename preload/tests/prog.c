@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -75,6 +76,16 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "true";
 
     if (strcmp(mode, "true") == 0) {
+        return 0;
+    }
+    if (strcmp(mode, "sleep") == 0 && argc > 2) {
+        /* Runs at least argv[2] milliseconds. */
+        struct timespec ts;
+
+        ts.tv_sec = atoi(argv[2]) / 1000;
+        ts.tv_nsec = (long)(atoi(argv[2]) % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
         return 0;
     }
     if (strcmp(mode, "exit") == 0) {

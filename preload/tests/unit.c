@@ -4,7 +4,9 @@
  * segments, 4- and 8-byte alignment, malformed notes), the trimming rule,
  * the collector syntax and the configuration precedence.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,6 +128,92 @@ static void test_sha256(void)
                  "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc71"
                  "12cd0"),
           "million a");
+}
+
+/*
+ * The SHA extensions, where this CPU has them, give the portable code's
+ * digest for every length from 0 to 700 bytes (every padding case) and
+ * the HMAC vectors; elsewhere vg_sha256_accelerate must refuse.
+ */
+static void test_sha256_extensions(void)
+{
+    uint8_t msg[700];
+    uint8_t a[32];
+    uint8_t b[32];
+    struct vg_sha256 s;
+    size_t n;
+    int same = 1;
+    int have = 0;
+
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("sha") &&
+           __builtin_cpu_supports("sse4.1") &&
+           __builtin_cpu_supports("ssse3");
+#endif
+    if (!have) {
+        CHECK(vg_sha256_accelerate(0) == 0, "no SHA extensions: portable");
+        printf("(this CPU has no SHA extensions: only the portable code)\n");
+        return;
+    }
+    for (n = 0; n < sizeof(msg); n++) {
+        msg[n] = (uint8_t)(n * 131 + 7);
+    }
+    for (n = 0; n <= sizeof(msg); n++) {
+        vg_sha256_accelerate(0);
+        vg_sha256_init(&s);
+        vg_sha256_update(&s, msg, n);
+        vg_sha256_final(&s, a);
+        vg_sha256_accelerate(1);
+        vg_sha256_init(&s);
+        vg_sha256_update(&s, msg, n);
+        vg_sha256_final(&s, b);
+        same = same && memcmp(a, b, 32) == 0;
+    }
+    vg_sha256_accelerate(0);
+    CHECK(same, "SHA extensions: same digest as portable, 0..700 bytes");
+}
+
+/* dl_iterate_phdr callback: vg_elf_symbol in libc. */
+static int find_in_libc(struct dl_phdr_info *info, size_t size, void *p)
+{
+    const void **found = p;
+    size_t n = strlen(info->dlpi_name);
+
+    (void)size;
+    if (n >= 10 && strcmp(info->dlpi_name + n - 10, "/libc.so.6") == 0) {
+        found[0] = vg_elf_symbol(info->dlpi_addr, info->dlpi_phdr,
+                                 info->dlpi_phnum, "getpid");
+        found[1] = vg_elf_symbol(info->dlpi_addr, info->dlpi_phdr,
+                                 info->dlpi_phnum, "memcpy");
+        found[2] = vg_elf_symbol(info->dlpi_addr, info->dlpi_phdr,
+                                 info->dlpi_phnum, "vg_no_such_symbol");
+        found[3] = info->dlpi_name;
+        return 1;
+    }
+    return 0;
+}
+
+/* The GNU-hash lookup finds what dlsym finds, and nothing made up. */
+static void test_elf_symbol(void)
+{
+    const void *found[4] = {NULL, NULL, NULL, NULL};
+    void *libc;
+
+    dl_iterate_phdr(find_in_libc, found);
+    CHECK(found[3] != NULL, "libc.so.6 mapped");
+    if (found[3] == NULL) {
+        return;
+    }
+    libc = dlopen(found[3], RTLD_NOW | RTLD_NOLOAD);
+    CHECK(libc != NULL && found[0] == dlsym(libc, "getpid") &&
+              found[0] != NULL,
+          "vg_elf_symbol: getpid as dlsym finds it");
+    CHECK(found[1] != NULL, "vg_elf_symbol: an IFUNC symbol (memcpy)");
+    CHECK(found[2] == NULL, "vg_elf_symbol: an absent symbol is NULL");
+    if (libc != NULL) {
+        dlclose(libc);
+    }
 }
 
 static void test_hmac(void)
@@ -539,6 +627,81 @@ static void test_config(void)
     }
     unlink(path);
     unlink(keypath);
+
+    /* The sampling keys: defaults, values, and bad values refused. */
+    vg_config_defaults(&c);
+    CHECK(c.sample_every == 1 && c.short_run.n == 0 &&
+              c.short_ms == VG_SHORT_MS_DEFAULT &&
+              c.short_every == VG_SHORT_EVERY_DEFAULT,
+          "sampling defaults: nothing sampled");
+    CHECK(vg_config_set(&c, "short", "/usr/bin/, /bin/") == 0 &&
+              c.short_run.n == 2 &&
+              strcmp(c.short_run.item[1], "/bin/") == 0,
+          "short: a prefix list");
+    CHECK(vg_config_set(&c, "short_ms", "250") == 0 && c.short_ms == 250,
+          "short_ms");
+    CHECK(vg_config_set(&c, "short_ms", "0") == 0 && c.short_ms == 0,
+          "short_ms 0: no run is short");
+    CHECK(vg_config_set(&c, "short_ms", "86400001") == -EINVAL &&
+              c.short_ms == 0,
+          "short_ms over a day refused, value kept");
+    CHECK(vg_config_set(&c, "short_every", "1000") == 0 &&
+              c.short_every == 1000,
+          "short_every");
+    CHECK(vg_config_set(&c, "short_every", "0") == -EINVAL &&
+              vg_config_set(&c, "short_every", "x") == -EINVAL &&
+              c.short_every == 1000,
+          "short_every 0 or not a number refused");
+    {
+        char *envp[] = {"VIGIL_CONFIG=/nonexistent", "VIGIL_ACTIVE=1",
+                        "VIGIL_SHORT=/opt/", "VIGIL_SHORT_MS=5",
+                        "VIGIL_SHORT_EVERY=7", NULL};
+
+        vg_config_load(&c, envp, 0);
+        CHECK(c.short_run.n == 1 && c.short_ms == 5 && c.short_every == 7,
+              "VIGIL_SHORT, VIGIL_SHORT_MS, VIGIL_SHORT_EVERY");
+    }
+}
+
+/* ProcessEnd.sample_weight (field 10): only when above 1. */
+static void test_end_weight(void)
+{
+    static uint8_t out[VG_OUT_CAP];
+    static struct vg_config cfg;
+    struct vg_envelope env;
+    struct vg_end e;
+    struct vg_datagram dg;
+    const uint8_t *end;
+    size_t end_len;
+    size_t len;
+    uint64_t v;
+    uint32_t w;
+
+    vg_config_defaults(&cfg);
+    memset(&env, 0, sizeof(env));
+    env.host = "node001";
+    env.producer_id = "preload/x/1";
+    env.sequence = 2;
+    for (w = 0; w <= 100; w += 50) {
+        memset(&e, 0, sizeof(e));
+        e.pid = 42;
+        e.duration_ns = 1000;
+        e.sample_weight = w == 50 ? 1 : w;
+        CHECK(vg_encode_end(&env, &e, &cfg, out, &dg) == 0, "end encoded");
+        end = find_field(dg.p + 4, dg.len - 4, 3, &end_len, &v, 0);
+        CHECK(end != NULL, "end body present");
+        if (end == NULL) {
+            continue;
+        }
+        if (w == 100) {
+            CHECK(find_field(end, end_len, 10, &len, &v, 0) != NULL &&
+                      v == 100,
+                  "sample_weight 100 encoded");
+        } else {
+            CHECK(find_field(end, end_len, 10, &len, &v, 0) == NULL,
+                  "sample_weight 0 or 1 left out");
+        }
+    }
 }
 
 /* One pass for many names gives what one vg_env_get per name gives. */
@@ -573,8 +736,16 @@ int main(void)
     test_pb();
     test_sha256();
     test_hmac();
+    test_sha256_extensions();
+    if (vg_sha256_accelerate(1)) {
+        test_sha256();
+        test_hmac();
+        vg_sha256_accelerate(0);
+    }
+    test_elf_symbol();
     test_notes();
     test_trim();
+    test_end_weight();
     test_config();
     test_env_get_many();
     printf("%d passed, %d failed\n", check_passed, check_failed);

@@ -25,6 +25,10 @@
 #define VG_KEY_ID_MAX 64
 /* Longest HMAC key accepted from the key file (hex-decoded). */
 #define VG_KEY_MAX 64
+/* Defaults and bound of the run-time rule (short, short_ms, short_every). */
+#define VG_SHORT_MS_DEFAULT 1000
+#define VG_SHORT_MS_MAX 86400000
+#define VG_SHORT_EVERY_DEFAULT 100
 /* Default and bounds of max_record_bytes (UDP allows 65,507). */
 #define VG_RECORD_DEFAULT 60000
 #define VG_RECORD_MIN 16384
@@ -77,6 +81,10 @@ struct vg_config {
     size_t n_jobs;
     struct vg_list sample;
     unsigned sample_every;
+    /* The run-time rule: prefixes, threshold, 1 in N short runs kept. */
+    struct vg_list short_run;
+    unsigned long short_ms;
+    unsigned short_every;
     size_t max_record_bytes;
     size_t pool_used;
     /* Last, so that setting the defaults never touches its pages. */

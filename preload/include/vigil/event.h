@@ -107,6 +107,8 @@ struct vg_end {
     const struct vg_object *dlopened;
     size_t n_dlopened;
     uint32_t dlopened_dropped;
+    /* Runs this record stands for when sampled; 0 or 1: just itself. */
+    uint32_t sample_weight;
 };
 
 /** Where an encoded datagram is, inside the caller's buffer. */

@@ -48,4 +48,14 @@ int vg_notes_scan(const void *seg, size_t size, size_t align,
 int vg_notes_from_phdrs(uintptr_t base, const ElfW(Phdr) *phdr, size_t phnum,
                         struct vg_notes *out);
 
+/**
+ * Looks up a defined dynamic symbol of a loaded object (base and program
+ * headers as dl_iterate_phdr reports them) through its GNU hash table,
+ * without dlsym (which glibc before 2.34 keeps in libdl). Versions are not
+ * checked. Returns the symbol's address, or NULL when the object has no
+ * PT_DYNAMIC, no DT_GNU_HASH, or no such defined symbol.
+ */
+const void *vg_elf_symbol(uintptr_t base, const ElfW(Phdr) *phdr,
+                          size_t phnum, const char *name);
+
 #endif

@@ -22,6 +22,16 @@ struct vg_sha256 {
     size_t used;
 };
 
+/**
+ * Switches the compression to the x86-64 SHA extensions (on = 1) or back to
+ * the portable code (on = 0) for every later hash. The caller must know
+ * that the CPU has SHA, SSSE3 and SSE4.1 and that they are usable (the
+ * library asks libc, never CPUID: see src/preload.c). Returns whether the
+ * extensions are now in use: always 0 on other architectures. Not
+ * thread-safe: call before hashing starts.
+ */
+int vg_sha256_accelerate(int on);
+
 /** Starts a hash. Never fails. */
 void vg_sha256_init(struct vg_sha256 *s);
 

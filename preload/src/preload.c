@@ -366,7 +366,8 @@ static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
         st.start_adds = info->dlpi_adds;
     }
 #if defined(__x86_64__)
-    if (s->cpu_leaf == NULL && is_libc(name)) {
+    /* Only signing hashes: without a key there is nothing to speed up. */
+    if (s->cpu_leaf == NULL && cfg.key_len > 0 && is_libc(name)) {
         s->cpu_leaf = vg_elf_symbol(info->dlpi_addr, info->dlpi_phdr,
                                     info->dlpi_phnum,
                                     "__x86_get_cpuid_feature_leaf");

@@ -9,6 +9,10 @@
  *
  * With a second library (an older build, say), a fifth column runs it to
  * the UDP collector in the same rotation, for before/after comparisons.
+ *
+ * The "run-time rule" row runs /bin/true with "short = /" in the Vigil
+ * configs (every program is held to exit, short runs reported 1 in 100):
+ * what a left-out short run costs.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -91,6 +95,14 @@ static long drain(int sock)
     return n;
 }
 
+/* The environments of one row kind, per config (set up in main). */
+static char *const *env_table[3][CONFIGS];
+
+static char *const *pick(int kind, int config)
+{
+    return env_table[kind][config];
+}
+
 int main(int argc, char **argv)
 {
     static char preload_env[4200];
@@ -117,10 +129,12 @@ int main(int argc, char **argv)
         const char *name;
         char *const *argv;
         int rounds;
-        int login_env;
+        /* 0: small environment, 1: LOGIN_VARS more, 2: run-time rule. */
+        int env_kind;
     } programs[] = {
         {"/bin/true", true_argv, 400, 0},
         {"  with 90 env vars", true_argv, 400, 1},
+        {"  run-time rule", true_argv, 400, 2},
         {"30 shared objects", prog_argv, 300, 0},
         {"python3 -c pass", py_argv, 40, 0},
     };
@@ -128,6 +142,11 @@ int main(int argc, char **argv)
     static char *envs[CONFIGS][4 + LOGIN_VARS];
     static char login_vars[LOGIN_VARS][96];
     char *small[CONFIGS][4];
+    char *short_rule[CONFIGS][4];
+    static char short_env[4200];
+    static char short_unix_env[4200];
+    char short_conf[] = "/tmp/vigil-bench-short-XXXXXX";
+    char short_unix_conf[] = "/tmp/vigil-bench-shortu-XXXXXX";
     long datagrams = 0;
     long expected = 0;
     size_t p;
@@ -190,6 +209,25 @@ int main(int argc, char **argv)
         return 1;
     }
     close(fd);
+    fd = mkstemp(short_conf);
+    if (fd < 0 || dprintf(fd,
+                          "active = 1\ncollector = udp://127.0.0.1:%d\n"
+                          "key_id = bench\nkey_file = %s\nshort = /\n",
+                          ntohs(sa.sin_port), keyf) < 0) {
+        return 1;
+    }
+    close(fd);
+    fd = mkstemp(short_unix_conf);
+    if (fd < 0 || dprintf(fd,
+                          "active = 1\ncollector = unix:%s\n"
+                          "key_id = bench\nkey_file = %s\nshort = /\n",
+                          unix_path, keyf) < 0) {
+        return 1;
+    }
+    close(fd);
+    snprintf(short_env, sizeof(short_env), "VIGIL_CONFIG=%s", short_conf);
+    snprintf(short_unix_env, sizeof(short_unix_env), "VIGIL_CONFIG=%s",
+             short_unix_conf);
     snprintf(unix_env, sizeof(unix_env), "VIGIL_CONFIG=%s", unix_conf);
     snprintf(preload_env, sizeof(preload_env),
              "LD_PRELOAD=%s/build/libvigil-preload.so", cwd);
@@ -234,10 +272,21 @@ int main(int argc, char **argv)
             i++;
         }
         small[p][i] = NULL;
+        memcpy(short_rule[p], small[p], sizeof(small[p]));
+        if (p == 2 || p == 4) {
+            short_rule[p][2] = short_env;
+        } else if (p == 3) {
+            short_rule[p][2] = short_unix_env;
+        }
         for (k = 0; k < LOGIN_VARS; k++) {
             envs[p][i + k] = login_vars[k];
         }
         envs[p][i + LOGIN_VARS] = NULL;
+    }
+    for (p = 0; p < CONFIGS; p++) {
+        env_table[0][p] = small[p];
+        env_table[1][p] = envs[p];
+        env_table[2][p] = short_rule[p];
     }
     printf("%-20s %8s %8s %8s %8s %8s %8s %8s", "median us", "baseline",
            "floor", "udp", "unix", "floor +", "udp +", "unix +");
@@ -256,24 +305,22 @@ int main(int argc, char **argv)
             rounds = MAX_ROUNDS;
         }
         for (c = 0; c < configs; c++) { /* warm the page cache */
-            run_once(programs[p].argv, programs[p].login_env ? envs[c]
-                                                             : small[c]);
-            run_once(programs[p].argv, programs[p].login_env ? envs[c]
-                                                             : small[c]);
+            run_once(programs[p].argv, pick(programs[p].env_kind, c));
+            run_once(programs[p].argv, pick(programs[p].env_kind, c));
         }
-        expected += 2 * 2 * 2;
+        /* Left-out short runs send nothing: no count to expect. */
+        expected += programs[p].env_kind == 2 ? 0 : 2 * 2 * 2;
         datagrams += drain(sock) + drain(usock);
         for (r = 0; r < rounds; r++) {
             for (c = 0; c < configs; c++) {
                 int k = (r + c) % configs;
 
                 samples[k][r] = run_once(programs[p].argv,
-                                         programs[p].login_env ? envs[k]
-                                                               : small[k]);
+                                         pick(programs[p].env_kind, k));
                 cpu_samples[k][r] = last_cpu_us;
             }
             datagrams += drain(sock) + drain(usock);
-            expected += 4;
+            expected += programs[p].env_kind == 2 ? 0 : 4;
         }
         for (c = 0; c < configs; c++) {
             med[c] = median(samples[c], rounds);
@@ -299,6 +346,8 @@ int main(int argc, char **argv)
            config_names[3], datagrams, expected);
     unlink(conf);
     unlink(unix_conf);
+    unlink(short_conf);
+    unlink(short_unix_conf);
     unlink(unix_path);
     close(usock);
     unlink(keyf);

@@ -10,14 +10,19 @@ import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
 import { uniqueName } from '@vigil/pipeline/testing';
 import { FAMILIES, familyByName } from '@vigil/schemas/families';
 import { ensureStack } from '@vigil/stack/stack';
+import rdkafka, { type LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import { CompressionTypes, type Kafka } from 'kafkajs';
+import { loadGatewayConfig } from '../config.js';
+import { producerProperties } from '../producer.js';
 import { envelopeOf, freePort, metricValue, processDatagram, until } from '../testkit.js';
 
 /**
  * `npm run bench`: datagrams/s from a load generator through a gateway process into the real Kafka,
  * with loss counted three ways (gateway counters, records in the topic, the kernel's UDP drop
- * counters), and the datagram-in → Kafka-ack latency at 1,000 events/s. The baseline is a bare
- * kafkajs producer writing the same records in the same run, so the ratio says what the gateway costs.
+ * counters), and the datagram-in → Kafka-ack latency at 1,000 events/s. The baselines are bare
+ * producers writing the same records in the same run: librdkafka with the gateway's settings (the
+ * client the gateway uses, so the ratio says what the gateway costs) and kafkajs (the client it
+ * used before).
  *
  * Env: VIGIL_BENCH_RATES (events/s, comma-separated, default 5000,10000,20000,50000), VIGIL_BENCH_SECONDS (10).
  */
@@ -159,7 +164,51 @@ async function main(): Promise<void> {
   const baselineRate = baselineCount / ((performance.now() - t0) / 1000);
   await producer.disconnect();
   console.log(
-    `baseline  bare kafkajs producer: ${baselineRate.toFixed(0)} events/s (${baselineCount} events)`,
+    `baseline  bare kafkajs producer: ${baselineRate.toFixed(0)} events/s (${baselineCount} events, load ${loadavg()[0]!.toFixed(2)})`,
+  );
+
+  // Baseline: a bare librdkafka producer with the gateway's settings (idempotent, acks all, gzip,
+  // linger, murmur2), same framed records and headers, delivery reports counted.
+  const rdTopic = `${prefix}baseline-rdkafka`;
+  await ensureTopics(kafka, [
+    { topic: rdTopic, numPartitions: 3, replicationFactor: 1, cleanupPolicy: 'delete' },
+  ]);
+  const rdConfig = loadGatewayConfig({
+    env: { VIGIL_GATEWAY_KAFKA_BROKERS: stack.kafkaBrokers.join(',') },
+  });
+  const rd = new rdkafka.Producer(
+    producerProperties(rdConfig, { events: baselineCount, bytes: 256 * 1024 * 1024 }),
+  );
+  await new Promise<void>((resolve, reject) =>
+    rd.connect({ allTopics: false, timeout: 10_000 }, (error) =>
+      error ? reject(new Error(`connecting the baseline: ${error.message}`)) : resolve(),
+    ),
+  );
+  rd.setPollInBackground(true);
+  let rdDelivered = 0;
+  let rdFailed = 0;
+  rd.on('delivery-report', (error: LibrdKafkaError | null) => {
+    if (error) rdFailed++;
+    else rdDelivered++;
+  });
+  const rdMessages = pool.map((b, j) => ({
+    key: `node001.cluster/preload/bench/${j % 64}`,
+    value: encodeFrame({ schemaId, messageIndexes: [0], payload: b.subarray(4) }),
+  }));
+  const rd0 = performance.now();
+  for (let i = 0; i < baselineCount; i++) {
+    const m = rdMessages[i % rdMessages.length]!;
+    rd.produce(rdTopic, null, m.value, m.key, null, undefined, [
+      { received_at: '1790000000000000000' },
+      { peer: 'udp:127.0.0.1:1' },
+      { gateway_id: 'bench' },
+    ]);
+  }
+  await until(() => rdDelivered + rdFailed >= baselineCount, 300_000, 'librdkafka deliveries');
+  const rdRate = baselineCount / ((performance.now() - rd0) / 1000);
+  await new Promise((resolve) => rd.disconnect(5000, resolve));
+  console.log(
+    `baseline  bare librdkafka producer: ${rdRate.toFixed(0)} events/s (${baselineCount} events, ${rdFailed} failed, load ${loadavg()[0]!.toFixed(2)})`,
   );
 
   // The gateway as its own process, as in production.
@@ -291,7 +340,7 @@ async function main(): Promise<void> {
         `rate ${String(rate).padStart(6)}/s: sent ${sent} in ${sendSeconds.toFixed(1)} s (${achieved.toFixed(0)}/s), gateway received ${received}, produced ${produced}, ` +
         `in kafka ${inTopic}, lost ${lost}, kernel RcvbufErrors ${kernelDrops} InErrors ${inErrors}, ` +
         `drained after ${drainSeconds.toFixed(1)} s (${(produced / drainSeconds).toFixed(0)}/s into kafka), gateway cpu ${(((after.cpu - before.cpu) / drainSeconds) * 100).toFixed(0)}%, load ${load.toFixed(2)}, ` +
-        `vs baseline ${(achieved / baselineRate).toFixed(2)}`;
+        `drain vs librdkafka baseline ${(produced / drainSeconds / rdRate).toFixed(2)}, vs kafkajs ${(produced / drainSeconds / baselineRate).toFixed(2)}`;
       console.log(line);
       results.push(line);
       if (lost === 0 && drainSeconds < sendSeconds * 1.2) best = Math.max(best, achieved);

@@ -97,12 +97,20 @@ interface FakeSend {
 }
 
 function fakeKafka() {
-  const producers: { sends: FakeSend[]; events: ProducerEvents; closed: boolean }[] = [];
+  const producers: {
+    sends: FakeSend[];
+    events: ProducerEvents;
+    closed: boolean;
+    connected: boolean;
+  }[] = [];
   const create = (events: ProducerEvents): RecordProducer => {
-    const producer = { sends: [] as FakeSend[], events, closed: false };
+    const producer = { sends: [] as FakeSend[], events, closed: false, connected: false };
     producers.push(producer);
     return {
-      connect: () => Promise.resolve(),
+      connect: () => {
+        producer.connected = true;
+        return Promise.resolve();
+      },
       send: (records) =>
         new Promise<void>((resolve, reject) => {
           producer.sends.push({ records, resolve, reject });
@@ -302,5 +310,34 @@ describe('createPublisher', () => {
     });
     expect(reopened.read(10, 1024 * 1024).records.map((r) => r.key)).toEqual(['c']);
     reopened.close();
+  });
+
+  it('connects at start, with nothing to send yet, so the first event does not wait for a connection', async () => {
+    const { spool } = spoolWith([]);
+    const kafka = fakeKafka();
+    const { events } = recorder();
+    const publisher = createPublisher({
+      ...base,
+      spool,
+      createProducer: kafka.create,
+      window: { events: 100, bytes: 1024 * 1024 },
+      events,
+    });
+    publisher.start();
+    await until(() => kafka.producers[0]?.connected === true, 5000, 'a connected producer');
+    spool.append({
+      familyId: 1,
+      key: 'first',
+      peer: 'unix',
+      receivedAtMs: 1,
+      value: Uint8Array.of(1),
+    });
+    spool.flush();
+    publisher.wake();
+    await until(() => kafka.producers[0]!.sends.length === 1, 5000, 'the first event sent');
+    expect(kafka.producers).toHaveLength(1);
+    kafka.producers[0]!.sends[0]!.resolve();
+    expect(await publisher.stop(Date.now() + 1000)).toBe(true);
+    spool.close();
   });
 });

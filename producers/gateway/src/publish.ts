@@ -310,11 +310,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
       try {
         ids ??= await options.schemaIds();
         if (!producer) {
-          if (inflight.length === 0 && spool.stats().unreadBytes === 0) {
-            if (stopping) break;
-            await wait(1000);
-            continue;
-          }
+          if (stopping && inflight.length === 0 && spool.stats().unreadBytes === 0) break;
+          // Made and connected before the first event, not by it: connecting (metadata, then the
+          // idempotent producer id) takes up to a second, which the first events would wait.
           producer = options.createProducer(producerEvents(generation));
         }
         if (!connected) {

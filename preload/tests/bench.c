@@ -103,6 +103,26 @@ static char *const *pick(int kind, int config)
     return env_table[kind][config];
 }
 
+/*
+ * Writes a Vigil config file for the bench to a fresh mkstemp path (the
+ * template is filled in): active, collector, the bench key, then extra.
+ */
+static int write_config(char *path_template, const char *collector,
+                        const char *key_file, const char *extra)
+{
+    int fd = mkstemp(path_template);
+    int rc;
+
+    if (fd < 0) {
+        return -1;
+    }
+    rc = dprintf(fd, "active = 1\ncollector = %s\nkey_id = bench\n"
+                     "key_file = %s\n%s",
+                 collector, key_file, extra);
+    close(fd);
+    return rc < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     static char preload_env[4200];
@@ -147,6 +167,8 @@ int main(int argc, char **argv)
     static char short_unix_env[4200];
     char short_conf[] = "/tmp/vigil-bench-short-XXXXXX";
     char short_unix_conf[] = "/tmp/vigil-bench-shortu-XXXXXX";
+    char udp_collector[64];
+    char unix_collector[128];
     long datagrams = 0;
     long expected = 0;
     size_t p;
@@ -193,38 +215,16 @@ int main(int argc, char **argv)
         return 1;
     }
     close(fd);
-    fd = mkstemp(conf);
-    if (fd < 0 || dprintf(fd,
-                          "active = 1\ncollector = udp://127.0.0.1:%d\n"
-                          "key_id = bench\nkey_file = %s\n",
-                          ntohs(sa.sin_port), keyf) < 0) {
+    snprintf(udp_collector, sizeof(udp_collector), "udp://127.0.0.1:%d",
+             ntohs(sa.sin_port));
+    snprintf(unix_collector, sizeof(unix_collector), "unix:%s", unix_path);
+    if (write_config(conf, udp_collector, keyf, "") != 0 ||
+        write_config(unix_conf, unix_collector, keyf, "") != 0 ||
+        write_config(short_conf, udp_collector, keyf, "short = /\n") != 0 ||
+        write_config(short_unix_conf, unix_collector, keyf,
+                     "short = /\n") != 0) {
         return 1;
     }
-    close(fd);
-    fd = mkstemp(unix_conf);
-    if (fd < 0 || dprintf(fd,
-                          "active = 1\ncollector = unix:%s\n"
-                          "key_id = bench\nkey_file = %s\n",
-                          unix_path, keyf) < 0) {
-        return 1;
-    }
-    close(fd);
-    fd = mkstemp(short_conf);
-    if (fd < 0 || dprintf(fd,
-                          "active = 1\ncollector = udp://127.0.0.1:%d\n"
-                          "key_id = bench\nkey_file = %s\nshort = /\n",
-                          ntohs(sa.sin_port), keyf) < 0) {
-        return 1;
-    }
-    close(fd);
-    fd = mkstemp(short_unix_conf);
-    if (fd < 0 || dprintf(fd,
-                          "active = 1\ncollector = unix:%s\n"
-                          "key_id = bench\nkey_file = %s\nshort = /\n",
-                          unix_path, keyf) < 0) {
-        return 1;
-    }
-    close(fd);
     snprintf(short_env, sizeof(short_env), "VIGIL_CONFIG=%s", short_conf);
     snprintf(short_unix_env, sizeof(short_unix_env), "VIGIL_CONFIG=%s",
              short_unix_conf);

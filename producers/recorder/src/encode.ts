@@ -41,7 +41,7 @@ export interface DroppedReport {
   readonly offsetNs: bigint;
   readonly bytes: bigint;
   readonly events: bigint;
-  readonly reason: 'spool_full' | 'gateway_down' | 'too_large';
+  readonly reason: 'spool_full' | 'gateway_down' | 'too_large' | 'relay_behind';
 }
 
 /** The protobuf body of an event; undefined for events the gateway does not carry (command-start). */
@@ -77,6 +77,7 @@ export function sessionBody(
     case 'marker':
       return { marker: { label: event.label } };
     case 'command-start':
+    case 'output-lost': // the gateway output reports it as a `dropped` event
       return undefined;
     case 'command':
       return {

@@ -54,6 +54,8 @@ export type SessionEvent =
       readonly exitStatus: number;
       readonly index: number;
     }
+  /** Output shown on the terminal that the recorder never got (the relay's copy buffer was full). */
+  | { readonly type: 'output-lost'; readonly offsetNs: bigint; readonly bytes: number }
   | {
       readonly type: 'exit';
       readonly offsetNs: bigint;

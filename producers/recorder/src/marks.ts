@@ -45,6 +45,16 @@ export function percentDecode(bytes: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
+/**
+ * A status field: empty (0), or an optional minus and 1–9 digits; undefined otherwise. (The relay,
+ * relay/relay.c, decides with the same rule which sequences to cut out of the terminal's output.)
+ */
+function parseStatus(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === '') return 0;
+  return /^-?[0-9]{1,9}$/.test(text) ? Number(text) | 0 : undefined;
+}
+
 /** Parses the body of an OSC 133 sequence (after `133;`, before the terminator); undefined if not ours. */
 export function parseMark(body: Buffer): Mark | undefined {
   const semi = body.indexOf(0x3b);
@@ -61,17 +71,15 @@ export function parseMark(body: Buffer): Mark | undefined {
       };
     }
     case 'D': {
-      const status = Number(rest.toString('latin1'));
-      return Number.isInteger(status) ? { kind: 'command-end', exitStatus: status } : undefined;
+      const status = parseStatus(rest.toString('latin1'));
+      return status !== undefined ? { kind: 'command-end', exitStatus: status } : undefined;
     }
     case 'M':
       return { kind: 'marker', label: percentDecode(rest).toString('utf8') };
     case 'X': {
       const [nonce, status] = rest.toString('latin1').split(';');
-      const exitStatus = Number(status);
-      return nonce && Number.isInteger(exitStatus)
-        ? { kind: 'exit', nonce, exitStatus }
-        : undefined;
+      const exitStatus = parseStatus(status);
+      return nonce && exitStatus !== undefined ? { kind: 'exit', nonce, exitStatus } : undefined;
     }
     default:
       return undefined;

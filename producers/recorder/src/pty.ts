@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, write as writeFd } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ReadStream } from 'node:tty';
+import { startRelay, type Relay, type RelaySink } from './relay.js';
 
 /**
  * A child in a pseudo-terminal, whose output is read to the last byte.
@@ -12,6 +13,9 @@ import { ReadStream } from 'node:tty';
  * process opens the slave side itself; when the child exits, it writes a sentinel with a random
  * nonce through that slave, and only when the sentinel comes out of the master has everything the
  * child wrote been read (a pty is a FIFO). Then the slave is closed. No timer guesses anything.
+ *
+ * With `relay`, the output is read by the relay program (src/relay.ts) instead, which also finds
+ * the sentinel; if it cannot be started or dies, this process reads the master itself, as above.
  */
 
 interface NativePty {
@@ -59,6 +63,17 @@ export interface PtyOptions {
   readonly rows: number;
   /** After the child exits, how long to wait for the sentinel before giving up (a stopped terminal). */
   readonly drainTimeoutMs?: number;
+  /**
+   * Relay the output with this program (dist/vigil-rec-relay) straight to `terminalFd`: its
+   * records go to `sink`, not onData. `fallback` is called when the output comes through onData
+   * after all (the relay could not start, or died).
+   */
+  readonly relay?: {
+    readonly path: string;
+    readonly terminalFd: number;
+    readonly sink: Omit<RelaySink, 'end'>;
+    readonly fallback: () => void;
+  };
 }
 
 export interface Pty {
@@ -67,7 +82,9 @@ export interface Pty {
   readonly ptsName: string;
   /** File descriptor of this process's copy of the slave (for tcgetattr); -1 once closed. */
   readonly slaveFd: number;
-  /** Every byte the child writes, in order; never the sentinel. */
+  /** True while the relay program reads the output (its records go to the relay sink). */
+  readonly relayed: boolean;
+  /** Every byte the child writes, in order; never the sentinel. Not called while relayed. */
   onData(listener: (data: Buffer) => void): void;
   /** Called once, after the last onData. */
   onExit(listener: (exit: PtyExit) => void): void;
@@ -113,7 +130,9 @@ export function spawnPty(options: PtyOptions): Pty {
   // (libuv opens with O_CLOEXEC.) Opened before the event loop polls the master, so the hang-up cannot come first; if the child
   // has already exited, opening the slave clears the pty's "other side closed" state.
   slaveFd = openSync(child.pty, constants.O_RDWR | constants.O_NOCTTY);
+  // Also the keystrokes' way in; it reads only once a 'data' listener is attached.
   const master = new ReadStream(child.fd);
+  let relay: Relay | undefined;
 
   function finish(): void {
     if (finished) return;
@@ -123,6 +142,7 @@ export function spawnPty(options: PtyOptions): Pty {
     tail = undefined;
     closeSlave();
     master.destroy();
+    relay?.kill();
     exitListener(exit ?? { exitCode: null, signal: 0 });
   }
 
@@ -139,16 +159,23 @@ export function spawnPty(options: PtyOptions): Pty {
   function onChildExit(code: number, signal: number): void {
     exit = signal ? { exitCode: null, signal } : { exitCode: code, signal: 0 };
     if (finished) return;
-    sentinel = Buffer.from(`\x1b]133;X;${randomBytes(12).toString('hex')}\x07`, 'latin1');
+    const nonce = randomBytes(12).toString('hex');
+    sentinel = Buffer.from(`\x1b]133;X;${nonce}\x07`, 'latin1');
     if (slaveFd < 0) return finish();
-    writeFd(slaveFd, sentinel, (error) => {
-      if (error) finish();
-    });
+    const writeSentinel = (): void => {
+      if (finished || slaveFd < 0) return;
+      writeFd(slaveFd, sentinel!, (error) => {
+        if (error) finish();
+      });
+    };
+    // The relay looks for the sentinel once it knows it; it must know before it can read it.
+    if (relay) relay.armSentinel(nonce, writeSentinel);
+    else writeSentinel();
     drainTimer = setTimeout(finish, options.drainTimeoutMs ?? 2000);
     drainTimer.unref();
   }
 
-  master.on('data', (chunk: Buffer) => {
+  const onMasterData = (chunk: Buffer): void => {
     if (finished) return;
     if (!sentinel) {
       dataListener(chunk);
@@ -167,7 +194,7 @@ export function spawnPty(options: PtyOptions): Pty {
     const keep = Math.min(buf.length, sentinel.length - 1);
     if (buf.length > keep) dataListener(buf.subarray(0, buf.length - keep));
     tail = Buffer.from(buf.subarray(buf.length - keep));
-  });
+  };
   master.on('error', (error: NodeJS.ErrnoException) => {
     // EIO: every slave is closed (only after finish, or if the slave could not be kept open).
     if (error.code !== 'EIO' && error.code !== 'EAGAIN') finish();
@@ -176,11 +203,29 @@ export function spawnPty(options: PtyOptions): Pty {
     if (exit) finish();
   });
 
+  const readMaster = (): void => void master.on('data', onMasterData);
+  if (options.relay) {
+    const { path, terminalFd, sink, fallback } = options.relay;
+    relay = startRelay(path, child.fd, terminalFd, { ...sink, end: finish }, () => {
+      // It died before its end: read the master here. (Had it already read the sentinel, the
+      // drain timeout ends the session.)
+      relay = undefined;
+      if (finished) return;
+      fallback();
+      readMaster();
+    });
+    if (!relay) fallback();
+  }
+  if (!relay) readMaster();
+
   return {
     pid: child.pid,
     ptsName: child.pty,
     get slaveFd() {
       return slaveFd;
+    },
+    get relayed() {
+      return relay !== undefined;
     },
     onData(listener) {
       dataListener = listener;
@@ -204,6 +249,7 @@ export function spawnPty(options: PtyOptions): Pty {
     destroy() {
       closeSlave();
       master.destroy();
+      relay?.kill();
     },
   };
 }

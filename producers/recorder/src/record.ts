@@ -37,6 +37,8 @@ export interface RecOptions {
 }
 
 const SHELL_DIR = fileURLToPath(new URL('../shell/', import.meta.url));
+/** The output relay (relay/relay.c), built beside this file; without it the output goes through Node. */
+const RELAY = fileURLToPath(new URL('./vigil-rec-relay', import.meta.url));
 
 /** The program, its arguments and environment additions for a shell (pure). */
 export function shellInvocation(
@@ -113,8 +115,9 @@ const DEFERRED_MAX_BYTES = 16 * 1024 * 1024;
  * Output processing off on the user's terminal: the bytes from the inner pty are already processed
  * (ONLCR done). libuv's raw mode keeps OPOST|ONLCR, which would turn every "\r\n" into "\r\r\n"
  * and cost the kernel a pass over every byte; setRawMode(false) restores the saved modes, OPOST
- * included. `stty` runs while the program starts (run synchronously it held up the first prompt
- * by 3-8 ms here); resolves once it has exited.
+ * included. The relay turns it off itself before its first write; without it, `stty` runs while
+ * the program starts (run synchronously it held up the first prompt by 3-8 ms here); resolves
+ * once it has exited.
  */
 function rawOutput(): Promise<void> {
   return new Promise((resolve) => {
@@ -124,20 +127,33 @@ function rawOutput(): Promise<void> {
   });
 }
 
-/** `out`, whose writes are held (in order) until `ready`: no byte goes out before OPOST is off. */
-function writeAfter(
-  ready: Promise<void>,
-  out: NodeJS.WritableStream,
-): { write(data: Buffer): void } {
+/**
+ * `out`, whose writes are held (in order) until opened and `until` has resolved: no byte goes out
+ * before OPOST is off. `ready` resolves then (at once if never opened: the relay wrote it all).
+ */
+function gatedWriter(out: NodeJS.WritableStream): {
+  write(data: Buffer): void;
+  open(until: Promise<void>): void;
+  readonly ready: Promise<void>;
+} {
   let held: Buffer[] | undefined = [];
-  void ready.then(() => {
-    for (const data of held ?? []) out.write(data);
-    held = undefined;
-  });
+  let ready = Promise.resolve();
+  let opened = false;
   return {
     write(data) {
       if (held) held.push(data);
       else out.write(data);
+    },
+    open(until) {
+      if (opened) return;
+      opened = true;
+      ready = until.then(() => {
+        for (const data of held ?? []) out.write(data);
+        held = undefined;
+      });
+    },
+    get ready() {
+      return ready;
     },
   };
 }
@@ -194,7 +210,8 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
 
   const user = userInfo();
   if (isTty) stdin.setRawMode(true);
-  const opostOff = isTty ? rawOutput() : Promise.resolve();
+  const terminal = gatedWriter(stdout);
+  const writeInNode = (): void => terminal.open(isTty ? rawOutput() : Promise.resolve());
   stdin.resume();
   let result: SessionResult;
   try {
@@ -218,7 +235,8 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
       },
       outputs: [outputs],
       stdin,
-      stdout: writeAfter(opostOff, stdout),
+      stdout: terminal,
+      relay: { path: RELAY, terminalFd: 1, onFallback: writeInNode },
       ...(isTty
         ? {
             terminalSize: () => ({ cols: stdout.columns, rows: stdout.rows }),
@@ -226,10 +244,10 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
           }
         : {}),
       batch: settings.batch,
-      clock: () => process.hrtime.bigint(),
       origin: offsetOrigin,
       wallClockNs: () => startUnixNano,
     });
+    if (!session.relayed) writeInNode();
     // The program is starting; now the rest of the recorder.
     const hangup = (): void => session.hangup();
     process.on('SIGHUP', hangup);
@@ -273,7 +291,7 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
     process.off('SIGHUP', hangup);
     process.off('SIGTERM', hangup);
   } finally {
-    await opostOff; // never after the modes are restored
+    await terminal.ready; // never after the modes are restored
     if (isTty) stdin.setRawMode(false);
     stdin.pause();
   }

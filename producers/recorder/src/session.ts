@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { EndReason, SessionEvent, SessionOutput, StartInfo } from './events.js';
-import { createMarkScanner, type Mark } from './marks.js';
+import { createMarkScanner, parseMark, type Mark } from './marks.js';
 import { spawnPty, type Pty, type PtyExit } from './pty.js';
 import { inputMayBeRecorded, readLocalModes } from './termios.js';
 
@@ -27,7 +27,17 @@ export interface SessionOptions {
   /** Emits 'resize' when the user's window changes. */
   readonly resizeSource?: NodeJS.EventEmitter;
   readonly batch: { readonly maxBytes: number; readonly maxDelayMs: number };
-  /** Nanoseconds, monotonic. */
+  /**
+   * The output relay program (src/relay.ts) and the user's terminal as a file descriptor: the
+   * output then goes from the pty to the terminal without passing through this process, and
+   * `stdout` is only used if the relay cannot start or dies (`onFallback` is called then).
+   */
+  readonly relay?: {
+    readonly path: string;
+    readonly terminalFd: number;
+    readonly onFallback?: () => void;
+  };
+  /** Nanoseconds, monotonic (default process.hrtime, the relay's clock). */
   readonly clock?: () => bigint;
   /** The clock value of offset 0 (default: now). */
   readonly origin?: bigint;
@@ -43,6 +53,8 @@ export interface SessionResult {
 
 export interface Session {
   readonly pty: Pty;
+  /** True while the output goes through the relay program. */
+  readonly relayed: boolean;
   /** Resolves when the program has ended, every output byte was shown, and the outputs closed. */
   readonly done: Promise<SessionResult>;
   /** performance.now() of the last output read from the program; 0 before the first. */
@@ -57,21 +69,21 @@ export function startSession(options: SessionOptions): Session {
   const t0 = options.origin ?? clock();
   const wallNow = options.wallClockNs ?? (() => BigInt(Date.now()) * 1_000_000n);
   const startUnixNano = wallNow();
-  const offset = (): bigint => clock() - t0;
+  // Offsets never go back: the relay's records carry the time of their read, a little before
+  // this process handles them (and stamps keystrokes and resizes with its own now).
+  let lastOffset = 0n;
+  const stamp = (ns: bigint): bigint => {
+    const o = ns - t0;
+    if (o > lastOffset) lastOffset = o;
+    return lastOffset;
+  };
+  const offset = (): bigint => stamp(clock());
+  // The relay's times are CLOCK_MONOTONIC, process.hrtime's clock; an injected clock is used alone.
+  const relayOffset = (atNs: bigint): bigint => (options.clock ? offset() : stamp(atNs));
   const outputs = options.outputs;
   const emit = (event: SessionEvent): void => {
     for (const output of outputs) output.event(event);
   };
-
-  const pty = spawnPty({
-    file: options.file,
-    args: options.args,
-    env: options.env,
-    cwd: options.cwd,
-    cols: options.info.cols,
-    rows: options.info.rows,
-  });
-  emit({ type: 'start', offsetNs: 0n, info: { ...options.info, startUnixNano } });
 
   // Output batching: one event per maxBytes or maxDelayMs, stamped with its first byte's offset.
   let pending: Buffer[] = [];
@@ -90,8 +102,8 @@ export function startSession(options: SessionOptions): Session {
     pendingBytes = 0;
     emit({ type: 'output', offsetNs: pendingOffset, data });
   };
-  const addOutput = (data: Buffer): void => {
-    if (pendingBytes === 0) pendingOffset = offset();
+  const addOutput = (data: Buffer, at?: bigint): void => {
+    if (pendingBytes === 0) pendingOffset = at ?? offset();
     outputBytes += BigInt(data.length);
     let rest = data;
     while (pendingBytes + rest.length >= options.batch.maxBytes) {
@@ -100,7 +112,7 @@ export function startSession(options: SessionOptions): Session {
       pendingBytes += take;
       rest = rest.subarray(take);
       flushOutput();
-      if (rest.length > 0) pendingOffset = offset();
+      if (rest.length > 0) pendingOffset = at ?? offset();
     }
     if (rest.length > 0) {
       pending.push(rest);
@@ -112,9 +124,9 @@ export function startSession(options: SessionOptions): Session {
   // Command marks from the shell integration.
   let commandIndex = 0;
   let running: { text: Buffer; cwd: Buffer; startOffsetNs: bigint } | undefined;
-  const onMark = (mark: Mark): void => {
+  const onMark = (mark: Mark, at?: bigint): void => {
     flushOutput();
-    const now = offset();
+    const now = at ?? offset();
     switch (mark.kind) {
       case 'command-start':
         running = { text: mark.text, cwd: mark.cwd, startOffsetNs: now };
@@ -140,6 +152,42 @@ export function startSession(options: SessionOptions): Session {
     }
   };
 
+  let lastOutputAt = 0;
+  const pty = spawnPty({
+    file: options.file,
+    args: options.args,
+    env: options.env,
+    cwd: options.cwd,
+    cols: options.info.cols,
+    rows: options.info.rows,
+    ...(options.relay
+      ? {
+          relay: {
+            path: options.relay.path,
+            terminalFd: options.relay.terminalFd,
+            fallback: options.relay.onFallback ?? (() => undefined),
+            // Already on the user's terminal, marks cut out.
+            sink: {
+              data(bytes, atNs) {
+                lastOutputAt = performance.now();
+                addOutput(bytes, relayOffset(atNs));
+              },
+              mark(body, atNs) {
+                const mark = parseMark(body);
+                if (mark) onMark(mark, relayOffset(atNs));
+              },
+              lost(bytes, atNs) {
+                outputBytes += BigInt(bytes);
+                flushOutput();
+                emit({ type: 'output-lost', offsetNs: relayOffset(atNs), bytes });
+              },
+            },
+          },
+        }
+      : {}),
+  });
+  emit({ type: 'start', offsetNs: 0n, info: { ...options.info, startUnixNano } });
+
   const stdout = options.stdout;
   let heldTimer: NodeJS.Timeout | undefined;
   const scanner = createMarkScanner({
@@ -149,7 +197,6 @@ export function startSession(options: SessionOptions): Session {
     },
     mark: onMark,
   });
-  let lastOutputAt = 0;
   pty.onData((chunk) => {
     scanner.push(chunk);
     lastOutputAt = performance.now();
@@ -214,6 +261,9 @@ export function startSession(options: SessionOptions): Session {
 
   return {
     pty,
+    get relayed() {
+      return pty.relayed;
+    },
     done,
     get lastOutputAt() {
       return lastOutputAt;

@@ -93,6 +93,7 @@ export function createAsciicastOutput(options: AsciicastOutputOptions): SessionO
             line([time(event.offsetNs), 'm', `$ ${event.text.toString('utf8')}`]);
             break;
           case 'command':
+          case 'output-lost':
             break;
           case 'exit': {
             const rest = decoder.decode();

@@ -127,6 +127,11 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
 
   function take(event: SessionEvent): void {
     const control = event.type === 'start' || event.type === 'exit';
+    if (event.type === 'output-lost') {
+      // Lost before any event carried it: bytes, no sequence gap.
+      countLoss(0, event.bytes, 'relay_behind');
+      return reportLoss();
+    }
     if (lossEvents > 0n && queuedBytes < options.spoolMaxBytes / 2) reportLoss();
     const seq = sequence + 1n;
     const parts = encodeSessionFrameParts(event, options.context, seq);
@@ -163,7 +168,7 @@ export function createGatewayOutput(options: GatewayOutputOptions): GatewayOutpu
   }
 
   function reportLoss(): void {
-    if (lossEvents === 0n) return;
+    if (lossEvents === 0n && lossBytes === 0n) return;
     const report: DroppedReport = {
       type: 'dropped',
       offsetNs: options.offsetNow(),

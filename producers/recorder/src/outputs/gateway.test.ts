@@ -127,6 +127,27 @@ describe('gateway output', () => {
     expect(readdirSync(spoolDir)).toEqual([]);
   });
 
+  it('reports output the relay could not hand over as a dropped event (relay_behind), no gap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-rec-gw-'));
+    const gw = await listenFrames(join(dir, 'gw.sock'));
+    listeners.push(gw);
+    const out = createGatewayOutput(options(gw.path));
+    out.event(output(Buffer.from('a')));
+    out.event({ type: 'output-lost', offsetNs: 2n, bytes: 4096 });
+    out.event(output(Buffer.from('b')));
+    out.event(exit);
+    await out.close();
+    await waitFor('the end', () => gw.frames.some((f) => f.event.end));
+    const dropped = gw.frames.find((f) => f.event.dropped)!.event.dropped!;
+    expect({ bytes: Number(dropped.bytes), events: Number(dropped.events) }).toEqual({
+      bytes: 4096,
+      events: 0,
+    });
+    expect(dropped.reason).toBe('relay_behind');
+    expect(outputBytes(gw.frames).toString()).toBe('ab');
+    expect(gw.frames.map((f) => Number(f.event.envelope!.sequence))).toEqual([1, 2, 3, 4]);
+  });
+
   it('recognises whole frame sequences', () => {
     const frame = (n: number) => Buffer.concat([Buffer.from([0, 0, 0, n]), Buffer.alloc(n, 1)]);
     expect(isWholeFrames(Buffer.concat([frame(3), frame(5)]))).toBe(true);

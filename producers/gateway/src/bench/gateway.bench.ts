@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,31 +55,62 @@ async function topicRecords(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
-/** Sends `rate` datagrams/s for `seconds`, in 1 ms ticks; returns how many were sent. */
-async function generate(
-  port: number,
-  rate: number,
-  seconds: number,
-  pool: Buffer[],
-): Promise<number> {
-  const socket = createSocket('udp4');
-  let sent = 0;
-  const started = performance.now();
-  const total = rate * seconds;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-      while (sent < due) {
-        socket.send(pool[sent % pool.length]!, port, '127.0.0.1');
-        sent++;
-      }
-      if (sent >= total) resolve();
-      else setImmediate(tick);
-    };
-    tick();
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return sent;
+/**
+ * The load generator in C (`bench/udpgen.c`: sendmmsg in 1 ms ticks, as cheap as a sender can be), built
+ * with cc into `dir`: on 2 cores a generator in Node took half a core from the gateway it measures, while
+ * the real senders (the preload library on other nodes) cost the gateway's machine nothing. Undefined
+ * (the Node generator) without cc or with VIGIL_BENCH_GENERATOR=node.
+ */
+function buildNativeGenerator(dir: string, pool: readonly Buffer[]): Generator | undefined {
+  if (process.env.VIGIL_BENCH_GENERATOR === 'node') return undefined;
+  const binary = join(dir, 'udpgen');
+  const source = fileURLToPath(new URL('../../bench/udpgen.c', import.meta.url));
+  const built = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' });
+  if (built.status !== 0) return undefined;
+  const poolFile = join(dir, 'pool.bin');
+  writeFileSync(
+    poolFile,
+    Buffer.concat(
+      pool.flatMap((d) => {
+        const length = Buffer.allocUnsafe(4);
+        length.writeUInt32LE(d.length);
+        return [length, d];
+      }),
+    ),
+  );
+  return (port, rate, seconds) =>
+    new Promise((resolve, reject) =>
+      execFile(binary, [String(port), String(rate), String(seconds), poolFile], (error, stdout) =>
+        error ? reject(error) : resolve(Number(stdout.trim())),
+      ),
+    );
+}
+
+/** Sends `rate` datagrams/s for `seconds`; resolves with how many were sent. */
+type Generator = (port: number, rate: number, seconds: number) => Promise<number>;
+
+/** The generator in this process: 1 ms ticks of socket.send. */
+function nodeGenerator(pool: readonly Buffer[]): Generator {
+  return async (port, rate, seconds) => {
+    const socket = createSocket('udp4');
+    let sent = 0;
+    const started = performance.now();
+    const total = rate * seconds;
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+        while (sent < due) {
+          socket.send(pool[sent % pool.length]!, port, '127.0.0.1');
+          sent++;
+        }
+        if (sent >= total) resolve();
+        else setImmediate(tick);
+      };
+      tick();
+    });
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    return sent;
+  };
 }
 
 function quantileFromBuckets(
@@ -213,6 +244,11 @@ async function main(): Promise<void> {
 
   // The gateway as its own process, as in production.
   const dir = mkdtempSync(join(tmpdir(), 'vigil-gw-bench-'));
+  const native = buildNativeGenerator(dir, pool);
+  const generate = native ?? nodeGenerator(pool);
+  console.log(
+    `# load generator: ${native ? 'bench/udpgen.c (sendmmsg, its own process)' : 'Node socket.send in the bench process'}`,
+  );
   const udpPort = await freePort();
   const httpPort = await freePort();
   const child = spawn(process.execPath, [fileURLToPath(new URL('../main.js', import.meta.url))], {
@@ -237,7 +273,7 @@ async function main(): Promise<void> {
       'the gateway',
     );
     // Warm up (connect, metadata, JIT) before measuring.
-    await generate(udpPort, 2000, 1, pool);
+    await generate(udpPort, 2000, 1);
     await until(
       async () => metricValue(await metrics(), 'component_sent_events_total') >= 2000,
       30_000,
@@ -305,7 +341,7 @@ async function main(): Promise<void> {
         cpu: cpuSeconds(child.pid!),
       };
       const started = performance.now();
-      const sent = await generate(udpPort, rate, SECONDS, pool);
+      const sent = await generate(udpPort, rate, SECONDS);
       const sendSeconds = (performance.now() - started) / 1000;
       const load = loadavg()[0]!;
       const received0 = metricValue(before.text, 'component_received_events_total');
@@ -343,10 +379,13 @@ async function main(): Promise<void> {
         `drain vs librdkafka baseline ${(produced / drainSeconds / rdRate).toFixed(2)}, vs kafkajs ${(produced / drainSeconds / baselineRate).toFixed(2)}`;
       console.log(line);
       results.push(line);
-      if (lost === 0 && drainSeconds < sendSeconds * 1.2) best = Math.max(best, achieved);
+      // Sustained: Kafka kept up while it was sent, within half a second's backlog. (A looser rule, the
+      // drain within 20 % of the sending time, passed a 10 s burst at 50,000/s whose drain rate was 44,000/s:
+      // a longer run then grows the spool without end.)
+      if (lost === 0 && drainSeconds - sendSeconds <= 0.5) best = Math.max(best, achieved);
     }
     console.log(
-      `sustained with zero loss (drained within 20% of the send time): ${best.toFixed(0)} events/s`,
+      `sustained with zero loss (the backlog into Kafka cleared within 0.5 s of the last datagram): ${best.toFixed(0)} events/s`,
     );
   } finally {
     child.kill('SIGTERM');

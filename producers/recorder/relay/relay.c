@@ -7,10 +7,20 @@
  *   fd 1  the user's terminal
  *   fd 3  the pty master (node-pty created the pty and forked the program)
  *   fd 4  record socket to the recorder
+ *   fd 5  with --keys: the user's terminal, read side (keystrokes)
  * it reads the master, writes every byte to the terminal (blocking, as the
  * program itself would on a bare terminal) and copies it to the recorder in
  * large records, never blocking on the recorder: past RECORD_MAX_BYTES of
  * unsent records the copy is dropped and an 'L' record says how many bytes.
+ *
+ * With --keys it also reads the keystrokes (fd 5) and writes them to the
+ * master, never blocking on it: a read waits until the previous one is in
+ * (a stopped program, a full input queue), meanwhile the output goes on and
+ * new keystrokes stay in the terminal's queue. With --record-input a copy of
+ * each read goes to the recorder as an 'I' record, unless the program's
+ * terminal has echo off in line mode at that moment (a password prompt:
+ * tcgetattr on the master gives the slave's modes). End of file or an error
+ * on fd 5 (the terminal hung up) sends 'H' and stops reading it.
  *
  * The shell integration's marks (OSC 133 C, D, M, X) are cut out of what the
  * terminal gets, with the rules of src/marks.ts (also when split across
@@ -24,6 +34,7 @@
  * the read (uint64 LE ns, the clock of Node's process.hrtime), payload.
  *   'D' bytes shown on the terminal   'M' a mark's body (after "133;")
  *   'L' uint64 LE bytes lost          'E' the end (no payload)
+ *   'I' keystrokes (may be recorded)  'H' the keystrokes' side hung up
  *
  * --chunks (tests): fd 3 carries frames instead of a pty: uint32 LE length
  * and that many bytes, one read each; length 0 is the hold timer firing;
@@ -42,7 +53,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { FD_CONTROL = 0, FD_TERMINAL = 1, FD_MASTER = 3, FD_RECORD = 4 };
+enum {
+    FD_CONTROL = 0,
+    FD_TERMINAL = 1,
+    FD_MASTER = 3,
+    FD_RECORD = 4,
+    FD_KEYS = 5
+};
 
 /* One read of the master (a pty gives at most 4 KiB; a pipe more). */
 #define READ_BYTES (64 * 1024)
@@ -86,6 +103,11 @@ static unsigned char raw[2 * MAX_MARK_BYTES + 2 * READ_BYTES];
 static size_t raw_len;
 static char control[NONCE_MAX + 2];
 static size_t control_len;
+
+/* --keys: keystrokes read and not yet written to the master (one read). */
+static int keys_open, record_input;
+static unsigned char keys[4096];
+static size_t keys_off, keys_len;
 
 static uint64_t monotonic_ns(void)
 {
@@ -474,6 +496,82 @@ static int read_control(void)
     return 1;
 }
 
+/* May what is typed now be recorded? Not while echo is off in line mode
+ * (getpass, sudo, `read -s`); raw mode without echo (readline, vim) echoes
+ * itself. Unknown modes count as secret (src/termios.ts). */
+static int input_may_be_recorded(void)
+{
+    struct termios t;
+    if (tcgetattr(FD_MASTER, &t) != 0) {
+        return 0;
+    }
+    return (t.c_lflag & ECHO) || !(t.c_lflag & ICANON);
+}
+
+/* Writes what it can of the pending keystrokes; the rest waits for POLLOUT. */
+static void keys_write(void)
+{
+    while (keys_off < keys_len) {
+        ssize_t w = write(FD_MASTER, keys + keys_off, keys_len - keys_off);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN) {
+                keys_off = keys_len; /* the pty is gone: nobody to type to */
+            }
+            break;
+        }
+        keys_off += (size_t)w;
+    }
+    if (keys_off >= keys_len) {
+        keys_off = keys_len = 0;
+    }
+}
+
+/* One read of the keystrokes, once the previous one is written. */
+static void keys_read(void)
+{
+    ssize_t n = read(FD_KEYS, keys, sizeof keys);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return;
+    }
+    now_at = monotonic_ns();
+    if (n <= 0) {
+        keys_open = 0;
+        if (record_room(HEADER_BYTES, record_max + RECORD_RESERVE)) {
+            record_put('H', "", 0);
+        }
+        return;
+    }
+    /* The modes before the bytes go in: the program may change them once
+     * it has read them (a password prompt ending). */
+    if (record_input && input_may_be_recorded() &&
+        record_room(HEADER_BYTES + (size_t)n,
+                    record_max + RECORD_RESERVE / 2)) {
+        record_put('I', keys, (size_t)n);
+    }
+    keys_off = 0;
+    keys_len = (size_t)n;
+    keys_write();
+}
+
+/* Keystrokes waiting in the terminal, looked at between reads of the master
+ * (a long output must not hold up Ctrl-C). */
+static void keys_poll(void)
+{
+    if (keys_len > 0) {
+        keys_write();
+    }
+    if (!keys_open || keys_len > 0) {
+        return;
+    }
+    struct pollfd k = {FD_KEYS, POLLIN, 0};
+    if (poll(&k, 1, 0) > 0) {
+        keys_read();
+    }
+}
+
 static void finish(void)
 {
     flush_held();
@@ -578,6 +676,7 @@ static int run_pty(void)
                 record_flush_all();
                 return 0;
             }
+            keys_poll();
             /* Also while blocked: an EAGAIN costs less than a drop. */
             if (rec_tail - rec_head >= FLUSH_BYTES ||
                 (flush_due && now_at >= flush_due)) {
@@ -608,16 +707,23 @@ static int run_pty(void)
         if (due) {
             timeout = due > now ? (int)((due - now + 999999) / 1000000) : 0;
         }
-        struct pollfd p[3] = {
-            {FD_MASTER, POLLIN, 0},
+        struct pollfd p[4] = {
+            {FD_MASTER, (short)(POLLIN | (keys_len > 0 ? POLLOUT : 0)), 0},
             {control_open ? FD_CONTROL : -1, POLLIN, 0},
             {record_blocked ? FD_RECORD : -1, POLLOUT, 0},
+            {keys_open && keys_len == 0 ? FD_KEYS : -1, POLLIN, 0},
         };
-        if (poll(p, 3, timeout) < 0 && errno != EINTR) {
+        if (poll(p, 4, timeout) < 0 && errno != EINTR) {
             break;
         }
         if (p[1].revents && !read_control()) {
             return 0; /* the recorder is gone */
+        }
+        if (p[0].revents & POLLOUT) {
+            keys_write();
+        }
+        if (p[3].revents) {
+            keys_read();
         }
         if (p[2].revents) {
             record_flush();
@@ -643,6 +749,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--chunks") == 0) {
             chunks = 1;
+        } else if (strcmp(argv[i], "--keys") == 0) {
+            keys_open = 1;
+        } else if (strcmp(argv[i], "--record-input") == 0) {
+            record_input = 1;
         } else if (strcmp(argv[i], "--record-max") == 0 && i + 1 < argc) {
             record_max = strtoul(argv[++i], NULL, 10);
         } else {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, write as writeFd } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ReadStream } from 'node:tty';
-import { startRelay, type Relay, type RelaySink } from './relay.js';
+import { startRelay, type Relay, type RelayKeys, type RelaySink } from './relay.js';
 
 /**
  * A child in a pseudo-terminal, whose output is read to the last byte.
@@ -66,11 +66,13 @@ export interface PtyOptions {
   /**
    * Relay the output with this program (dist/vigil-rec-relay) straight to `terminalFd`: its
    * records go to `sink`, not onData. `fallback` is called when the output comes through onData
-   * after all (the relay could not start, or died).
+   * after all (the relay could not start, or died). With `keys` it also relays the keystrokes
+   * (until `fallback`: from then on they are this process's to write).
    */
   readonly relay?: {
     readonly path: string;
     readonly terminalFd: number;
+    readonly keys?: RelayKeys;
     readonly sink: Omit<RelaySink, 'end'>;
     readonly fallback: () => void;
   };
@@ -84,6 +86,8 @@ export interface Pty {
   readonly slaveFd: number;
   /** True while the relay program reads the output (its records go to the relay sink). */
   readonly relayed: boolean;
+  /** True while the relay program also writes the keystrokes (`relay.keys`). */
+  readonly relayedKeys: boolean;
   /** Every byte the child writes, in order; never the sentinel. Not called while relayed. */
   onData(listener: (data: Buffer) => void): void;
   /** Called once, after the last onData. */
@@ -205,15 +209,16 @@ export function spawnPty(options: PtyOptions): Pty {
 
   const readMaster = (): void => void master.on('data', onMasterData);
   if (options.relay) {
-    const { path, terminalFd, sink, fallback } = options.relay;
-    relay = startRelay(path, child.fd, terminalFd, { ...sink, end: finish }, () => {
+    const { path, terminalFd, keys, sink, fallback } = options.relay;
+    const gone = (): void => {
       // It died before its end: read the master here. (Had it already read the sentinel, the
       // drain timeout ends the session.)
       relay = undefined;
       if (finished) return;
       fallback();
       readMaster();
-    });
+    };
+    relay = startRelay(path, child.fd, terminalFd, { ...sink, end: finish }, gone, keys);
     if (!relay) fallback();
   }
   if (!relay) readMaster();
@@ -226,6 +231,9 @@ export function spawnPty(options: PtyOptions): Pty {
     },
     get relayed() {
       return relay !== undefined;
+    },
+    get relayedKeys() {
+      return relay !== undefined && options.relay?.keys !== undefined;
     },
     onData(listener) {
       dataListener = listener;

@@ -212,7 +212,6 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
   if (isTty) stdin.setRawMode(true);
   const terminal = gatedWriter(stdout);
   const writeInNode = (): void => terminal.open(isTty ? rawOutput() : Promise.resolve());
-  stdin.resume();
   let result: SessionResult;
   try {
     const session = startSession({
@@ -236,7 +235,13 @@ export async function record(plan: RecordPlan, options: RecOptions = {}): Promis
       outputs: [outputs],
       stdin,
       stdout: terminal,
-      relay: { path: RELAY, terminalFd: 1, onFallback: writeInNode },
+      // The relay also takes the keystrokes from a terminal (fd 0; this process has not read it).
+      relay: {
+        path: RELAY,
+        terminalFd: 1,
+        ...(isTty ? { keysFd: 0 } : {}),
+        onFallback: writeInNode,
+      },
       ...(isTty
         ? {
             terminalSize: () => ({ cols: stdout.columns, rows: stdout.rows }),

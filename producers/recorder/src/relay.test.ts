@@ -16,7 +16,7 @@ import { waitFor } from './test-kit.js';
 const RELAY = fileURLToPath(new URL('../dist/vigil-rec-relay', import.meta.url));
 
 type Step = Buffer | 'hold' | { arm: string };
-type Item = { d: string } | { m: Mark } | { lost: number } | 'end';
+type Item = { d: string } | { m: Mark } | { lost: number } | { input: string } | 'hangup' | 'end';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -192,8 +192,11 @@ describe('the record reader', () => {
     const bytes = Buffer.concat([
       record('D', b('hello')),
       record('M', b('M;x')),
+      record('M', b('M;header-long')), // as long as a header
+      record('I', b('echo visible\n')), // likewise
       record('L', lost),
       record('D', b('')),
+      record('H', b('')),
       record('E', b('')),
     ]);
     for (let i = 0; i <= bytes.length; i++) {
@@ -204,13 +207,18 @@ describe('the record reader', () => {
         mark: (m) => push(items, { m: parseMark(m)! }),
         lost: (n) => push(items, { lost: n }),
         end: () => push(items, 'end'),
+        input: (d) => push(items, { input: d.toString('latin1') }),
+        hangup: () => push(items, 'hangup'),
       });
       read(bytes.subarray(0, i));
       read(bytes.subarray(i));
       expect(items).toEqual([
         { d: 'hello' },
         { m: { kind: 'marker', label: 'x' } },
+        { m: { kind: 'marker', label: 'header-long' } },
+        { input: 'echo visible\n' },
         { lost: 7 },
+        'hangup',
         'end',
       ]);
       expect(new Set(at)).toEqual(new Set([42n]));

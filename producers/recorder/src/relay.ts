@@ -8,7 +8,8 @@ import type { Readable, Writable } from 'node:stream';
  * integration's marks out as src/marks.ts does, and sends the recorder records in large batches
  * (fd 4), never blocking the terminal on the recorder: past its bound it drops the copy and says
  * how much. The recorder keeps everything else: the pty itself (node-pty creates it and forks the
- * program), keystrokes, resize, the events and their outputs.
+ * program), resize, the events and their outputs; keystrokes too, unless the relay is given them
+ * (`keys`: it reads the user's terminal and writes to the master, as `script` does).
  */
 
 /** What the relay sends, in stream order. Times are process.hrtime's clock (CLOCK_MONOTONIC). */
@@ -21,6 +22,10 @@ export interface RelaySink {
   lost(bytes: number, atNs: bigint): void;
   /** The sentinel came out of the master: everything the program wrote was relayed. */
   end(): void;
+  /** Keystrokes the relay wrote to the program that may be recorded (with `recordInput`). */
+  input?(bytes: Buffer, atNs: bigint): void;
+  /** The keystrokes' side (the user's terminal) hung up: end of file or an error. */
+  hangup?(): void;
 }
 
 const HEADER_BYTES = 13;
@@ -34,6 +39,7 @@ export function createRecordReader(sink: RelaySink): (chunk: Buffer) => void {
   let dataLeft = 0; // bytes of the current 'D' payload still to come
   let dataAt = 0n;
   let want = HEADER_BYTES; // bytes `header` needs
+  let inPayload = false; // `header` gathers a payload (which may be HEADER_BYTES long too)
   let type = 0;
   let at = 0n;
 
@@ -47,6 +53,12 @@ export function createRecordReader(sink: RelaySink): (chunk: Buffer) => void {
         break;
       case 0x45: // 'E'
         sink.end();
+        break;
+      case 0x49: // 'I'
+        sink.input?.(Buffer.from(payload), at);
+        break;
+      case 0x48: // 'H'
+        sink.hangup?.();
         break;
     }
   };
@@ -71,7 +83,7 @@ export function createRecordReader(sink: RelaySink): (chunk: Buffer) => void {
         header = Buffer.from(header); // the chunk's memory is not ours to keep
         continue;
       }
-      if (want === HEADER_BYTES) {
+      if (!inPayload) {
         type = header[0]!;
         const length = header.readUInt32LE(1);
         at = header.readBigUInt64LE(5);
@@ -83,6 +95,7 @@ export function createRecordReader(sink: RelaySink): (chunk: Buffer) => void {
         }
         if (length > 0) {
           want = length;
+          inPayload = true;
           continue;
         }
         complete(Buffer.alloc(0));
@@ -91,6 +104,7 @@ export function createRecordReader(sink: RelaySink): (chunk: Buffer) => void {
       const payload = header;
       header = undefined;
       want = HEADER_BYTES;
+      inPayload = false;
       complete(payload);
     }
   };
@@ -105,10 +119,18 @@ export interface Relay {
   kill(): void;
 }
 
+/** The keystrokes' side: the relay reads `fd` and writes what it reads to the master. */
+export interface RelayKeys {
+  readonly fd: number;
+  /** Hand copies to the sink's `input` (never while echo is off in line mode). */
+  readonly record: boolean;
+}
+
 /**
- * Starts the relay on `masterFd` and `terminalFd`. Returns undefined when it cannot be started
- * (no binary, exec failed): the caller relays in Node. `onGone` is called if it ends without
- * having sent its end record (it died, or was killed), with every record before handed on.
+ * Starts the relay on `masterFd` and `terminalFd` (and with `keys`, the keystrokes). Returns
+ * undefined when it cannot be started (no binary, exec failed): the caller relays in Node.
+ * `onGone` is called if it ends without having sent its end record (it died, or was killed),
+ * with every record before handed on.
  */
 export function startRelay(
   path: string,
@@ -116,10 +138,15 @@ export function startRelay(
   terminalFd: number,
   sink: RelaySink,
   onGone: () => void,
+  keys?: RelayKeys,
 ): Relay | undefined {
   let child: ChildProcess;
   try {
-    child = spawn(path, [], { stdio: ['pipe', terminalFd, 'inherit', masterFd, 'pipe'] });
+    child = keys
+      ? spawn(path, keys.record ? ['--keys', '--record-input'] : ['--keys'], {
+          stdio: ['pipe', terminalFd, 'inherit', masterFd, 'pipe', keys.fd],
+        })
+      : spawn(path, [], { stdio: ['pipe', terminalFd, 'inherit', masterFd, 'pipe'] });
   } catch {
     return undefined;
   }

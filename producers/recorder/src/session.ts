@@ -35,6 +35,12 @@ export interface SessionOptions {
   readonly relay?: {
     readonly path: string;
     readonly terminalFd: number;
+    /**
+     * `stdin` as a file descriptor (the user's terminal): the relay then also writes the
+     * keystrokes to the program, and `stdin` is only read if the relay cannot start or dies. Not
+     * used when `stdin` already holds bytes read before (they go first, from here).
+     */
+    readonly keysFd?: number;
     readonly onFallback?: () => void;
   };
   /** Nanoseconds, monotonic (default process.hrtime, the relay's clock). */
@@ -55,6 +61,8 @@ export interface Session {
   readonly pty: Pty;
   /** True while the output goes through the relay program. */
   readonly relayed: boolean;
+  /** True while the keystrokes go through it too (`relay.keysFd`). */
+  readonly relayedKeys: boolean;
   /** Resolves when the program has ended, every output byte was shown, and the outputs closed. */
   readonly done: Promise<SessionResult>;
   /** performance.now() of the last output read from the program; 0 before the first. */
@@ -152,6 +160,39 @@ export function startSession(options: SessionOptions): Session {
     }
   };
 
+  // Keystrokes: straight to the pty; recorded only when asked and not a secret. The relay writes
+  // them itself when it has them (keysFd); this process reads `stdin` only when it does not, or
+  // from the moment it is gone (what it had not read is still in the terminal's queue).
+  const recordInput = options.info.inputRecorded;
+  const onInput = (data: Buffer | string): void => {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    // The modes are read before the bytes go in: the program may read them and change the modes
+    // (a password prompt ending) before this line runs again.
+    const record = recordInput && inputMayBeRecorded(readLocalModes(pty.slaveFd));
+    pty.write(bytes);
+    if (record) {
+      flushOutput();
+      emit({ type: 'input', offsetNs: offset(), data: Buffer.from(bytes) });
+    }
+  };
+  let readingKeys = false;
+  let ended = false;
+  const readKeys = (): void => {
+    if (readingKeys || ended) return;
+    readingKeys = true;
+    options.stdin.on('data', onInput);
+    options.stdin.resume();
+  };
+  const keysFd =
+    options.relay?.keysFd !== undefined && options.stdin.readableLength === 0
+      ? options.relay.keysFd
+      : undefined;
+  let hungUp = false;
+  const hangup = (): void => {
+    hungUp = true;
+    pty.kill('SIGHUP');
+  };
+
   let lastOutputAt = 0;
   const pty = spawnPty({
     file: options.file,
@@ -165,7 +206,11 @@ export function startSession(options: SessionOptions): Session {
           relay: {
             path: options.relay.path,
             terminalFd: options.relay.terminalFd,
-            fallback: options.relay.onFallback ?? (() => undefined),
+            ...(keysFd !== undefined ? { keys: { fd: keysFd, record: recordInput } } : {}),
+            fallback() {
+              options.relay?.onFallback?.();
+              readKeys();
+            },
             // Already on the user's terminal, marks cut out.
             sink: {
               data(bytes, atNs) {
@@ -181,6 +226,13 @@ export function startSession(options: SessionOptions): Session {
                 flushOutput();
                 emit({ type: 'output-lost', offsetNs: relayOffset(atNs), bytes });
               },
+              // Typed with the echo on (the relay checked the program's modes before writing).
+              input(bytes, atNs) {
+                flushOutput();
+                emit({ type: 'input', offsetNs: relayOffset(atNs), data: bytes });
+              },
+              // The user's terminal hung up, as on SIGHUP.
+              hangup,
             },
           },
         }
@@ -212,20 +264,7 @@ export function startSession(options: SessionOptions): Session {
     }
   });
 
-  // Keystrokes: straight to the pty; recorded only when asked and not a secret.
-  const recordInput = options.info.inputRecorded;
-  const onInput = (data: Buffer | string): void => {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    // The modes are read before the bytes go in: the program may read them and change the modes
-    // (a password prompt ending) before this line runs again.
-    const record = recordInput && inputMayBeRecorded(readLocalModes(pty.slaveFd));
-    pty.write(bytes);
-    if (record) {
-      flushOutput();
-      emit({ type: 'input', offsetNs: offset(), data: Buffer.from(bytes) });
-    }
-  };
-  options.stdin.on('data', onInput);
+  if (!pty.relayedKeys) readKeys();
 
   const onResize = (): void => {
     const size = options.terminalSize?.();
@@ -236,9 +275,9 @@ export function startSession(options: SessionOptions): Session {
   };
   options.resizeSource?.on('resize', onResize);
 
-  let hungUp = false;
   const done = new Promise<SessionResult>((resolve) => {
     pty.onExit((exit: PtyExit) => {
+      ended = true;
       if (heldTimer) clearTimeout(heldTimer);
       scanner.flush();
       flushOutput();
@@ -264,13 +303,13 @@ export function startSession(options: SessionOptions): Session {
     get relayed() {
       return pty.relayed;
     },
+    get relayedKeys() {
+      return pty.relayedKeys;
+    },
     done,
     get lastOutputAt() {
       return lastOutputAt;
     },
-    hangup() {
-      hungUp = true;
-      pty.kill('SIGHUP');
-    },
+    hangup,
   };
 }

@@ -75,6 +75,8 @@ enum {
 /* Room past the bound for marks, loss reports and the end record. */
 #define RECORD_RESERVE (2 * MAX_MARK_BYTES + READ_BYTES)
 #define HEADER_BYTES 13
+/* While the output flows, keystrokes are looked for this often. */
+#define KEYS_CHECK_NS 1000000u
 #define NONCE_MAX 64
 #define PREFIX "\033]133;"
 #define PREFIX_LEN 6
@@ -557,9 +559,14 @@ static void keys_read(void)
 }
 
 /* Keystrokes waiting in the terminal, looked at between reads of the master
- * (a long output must not hold up Ctrl-C). */
+ * at most every KEYS_CHECK_NS (a long output must not hold up Ctrl-C). */
 static void keys_poll(void)
 {
+    static uint64_t checked_at;
+    if (now_at - checked_at < KEYS_CHECK_NS) {
+        return;
+    }
+    checked_at = now_at;
     if (keys_len > 0) {
         keys_write();
     }

@@ -344,6 +344,13 @@ describe('keystrokes', () => {
     expect(k.text('output')).toContain('\n99999\n100000\n');
   });
 
+  it('reach a program that floods the output (Ctrl-C is a byte like any other)', async () => {
+    const k = keysSession('echo ready; exec yes flooding');
+    await k.shown('ready');
+    k.type('\x03');
+    expect(await k.done).toMatchObject({ exitStatus: null, signal: 2 });
+  });
+
   it('are read by Node when the relay program exits at once', async () => {
     const k = keysSession('read a; echo "got:$a"', { relay: '/bin/true', typedEarly: 'early\n' });
     await k.shown('got:early');

@@ -750,6 +750,23 @@ static void nonblocking(int fd)
     }
 }
 
+/* The keystrokes' terminal opened again, as libuv does: a description of
+ * our own can be non-blocking without changing the user's shell's, so a
+ * read never blocks if someone else took the bytes poll saw. If it cannot be
+ * opened, fd 5 stays as it is (read only after poll says so). */
+static void keys_private(void)
+{
+    int fd = open("/proc/self/fd/5", O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return;
+    }
+    if (dup2(fd, FD_KEYS) < 0) {
+        close(fd);
+        return;
+    }
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     int chunks = 0;
@@ -790,5 +807,8 @@ int main(int argc, char **argv)
     }
     nonblocking(FD_CONTROL);
     nonblocking(FD_MASTER);
+    if (keys_open) {
+        keys_private();
+    }
     return run_pty();
 }

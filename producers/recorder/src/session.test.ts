@@ -16,12 +16,30 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionEvent } from './events.js';
+import type { SessionEvent, StartInfo } from './events.js';
 import { createGatewayOutput } from './outputs/gateway.js';
 import { startSession, type Session } from './session.js';
 import { listenFrames, outputBytes, waitFor, type FrameListener } from './test-kit.js';
 
 /** What a pty with default settings (OPOST, ONLCR) shows for `bytes`: every \n becomes \r\n. */
+/** The start info of `/bin/sh -c command` run by these tests. */
+function shInfo(
+  command: string,
+  options: { cols: number; rows: number; inputRecorded: boolean },
+): Omit<StartInfo, 'startUnixNano'> {
+  return {
+    user: 'u',
+    uid: 0,
+    tty: '',
+    term: 'xterm',
+    shell: '/bin/sh',
+    command: [command],
+    sshClient: '',
+    jobId: '',
+    ...options,
+  };
+}
+
 function throughPty(bytes: Buffer): Buffer {
   const parts: Buffer[] = [];
   let from = 0;
@@ -79,19 +97,7 @@ async function record(command: string, options: { gatewayOutput?: boolean; relay
     args: ['-c', command],
     env: process.env,
     cwd: dir,
-    info: {
-      user: 'u',
-      uid: 0,
-      tty: '',
-      term: 'xterm',
-      shell: '/bin/sh',
-      command: [command],
-      cols: 120,
-      rows: 40,
-      sshClient: '',
-      jobId: '',
-      inputRecorded: false,
-    },
+    info: shInfo(command, { cols: 120, rows: 40, inputRecorded: false }),
     outputs,
     stdin: new PassThrough(),
     stdout,
@@ -238,19 +244,7 @@ describe('keystrokes', () => {
       args: ['-c', command],
       env: process.env,
       cwd: dir,
-      info: {
-        user: 'u',
-        uid: 0,
-        tty: '',
-        term: 'xterm',
-        shell: '/bin/sh',
-        command: [command],
-        cols: 80,
-        rows: 24,
-        sshClient: '',
-        jobId: '',
-        inputRecorded: true,
-      },
+      info: shInfo(command, { cols: 80, rows: 24, inputRecorded: true }),
       outputs: [{ event: (e) => void events.push(e), close: () => Promise.resolve() }],
       stdin,
       stdout: { write: () => undefined },

@@ -170,10 +170,11 @@ export function startSession(options: SessionOptions): Session {
     // (a password prompt ending) before this line runs again.
     const record = recordInput && inputMayBeRecorded(readLocalModes(pty.slaveFd));
     pty.write(bytes);
-    if (record) {
-      flushOutput();
-      emit({ type: 'input', offsetNs: offset(), data: Buffer.from(bytes) });
-    }
+    if (record) emitInput(Buffer.from(bytes), offset());
+  };
+  const emitInput = (data: Buffer, offsetNs: bigint): void => {
+    flushOutput();
+    emit({ type: 'input', offsetNs, data });
   };
   let readingKeys = false;
   let ended = false;
@@ -228,8 +229,7 @@ export function startSession(options: SessionOptions): Session {
               },
               // Typed with the echo on (the relay checked the program's modes before writing).
               input(bytes, atNs) {
-                flushOutput();
-                emit({ type: 'input', offsetNs: relayOffset(atNs), data: bytes });
+                emitInput(bytes, relayOffset(atNs));
               },
               // The user's terminal hung up, as on SIGHUP.
               hangup,

@@ -168,20 +168,30 @@ describe('createPublisher', () => {
     retry: { initialMs: 10, maxMs: 10 },
     random: () => 1,
   };
+  /** A started publisher over `spool` and the fake Kafka, `window` events in flight at most. */
+  const startPublisher = (
+    spool: Spool,
+    kafka: ReturnType<typeof fakeKafka>,
+    events: PublishEvents,
+    window: number,
+  ) => {
+    const publisher = createPublisher({
+      ...base,
+      spool,
+      createProducer: kafka.create,
+      window: { events: window, bytes: 1024 * 1024 },
+      events,
+    });
+    publisher.start();
+    return publisher;
+  };
 
   it('keeps the window in flight and moves the cursor over a batch only when it and all before it are in Kafka', async () => {
     const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
     const { spool, dir } = spoolWith(keys);
     const kafka = fakeKafka();
     const { log, sentKeys, events } = recorder();
-    const publisher = createPublisher({
-      ...base,
-      spool,
-      createProducer: kafka.create,
-      window: { events: 6, bytes: 1024 * 1024 },
-      events,
-    });
-    publisher.start();
+    const publisher = startPublisher(spool, kafka, events, 6);
     const sends = () => kafka.producers[0]?.sends ?? [];
     await until(() => sends().length === 3, 5000, 'three batches in flight');
     expect(sends().map((s) => s.records.map((r) => r.key))).toEqual([
@@ -213,14 +223,7 @@ describe('createPublisher', () => {
     const { spool } = spoolWith(['a', 'b', 'c', 'd', 'e']);
     const kafka = fakeKafka();
     const { log, sentKeys, events } = recorder();
-    const publisher = createPublisher({
-      ...base,
-      spool,
-      createProducer: kafka.create,
-      window: { events: 100, bytes: 1024 * 1024 },
-      events,
-    });
-    publisher.start();
+    const publisher = startPublisher(spool, kafka, events, 100);
     await until(() => kafka.producers[0]?.sends.length === 3, 5000, 'three batches in flight');
     const first = kafka.producers[0]!;
     first.sends[0]!.resolve(); // a, b are in Kafka
@@ -253,14 +256,7 @@ describe('createPublisher', () => {
     const { spool } = spoolWith(['a']);
     const kafka = fakeKafka();
     const { log, events } = recorder();
-    const publisher = createPublisher({
-      ...base,
-      spool,
-      createProducer: kafka.create,
-      window: { events: 100, bytes: 1024 * 1024 },
-      events,
-    });
-    publisher.start();
+    const publisher = startPublisher(spool, kafka, events, 100);
     await until(() => kafka.producers[0]?.sends.length === 1, 5000, 'a batch in flight');
     const down = Object.assign(new Error('all brokers down'), { code: -187 });
     kafka.producers[0]!.events.error(down, false);
@@ -285,14 +281,7 @@ describe('createPublisher', () => {
     const { spool, dir } = spoolWith(['a', 'b', 'c']);
     const kafka = fakeKafka();
     const { events } = recorder();
-    const publisher = createPublisher({
-      ...base,
-      spool,
-      createProducer: kafka.create,
-      window: { events: 100, bytes: 1024 * 1024 },
-      events,
-    });
-    publisher.start();
+    const publisher = startPublisher(spool, kafka, events, 100);
     await until(() => kafka.producers[0]?.sends.length === 2, 5000, 'two batches in flight');
     kafka.producers[0]!.sends[0]!.resolve();
     const started = Date.now();
@@ -316,14 +305,7 @@ describe('createPublisher', () => {
     const { spool } = spoolWith([]);
     const kafka = fakeKafka();
     const { events } = recorder();
-    const publisher = createPublisher({
-      ...base,
-      spool,
-      createProducer: kafka.create,
-      window: { events: 100, bytes: 1024 * 1024 },
-      events,
-    });
-    publisher.start();
+    const publisher = startPublisher(spool, kafka, events, 100);
     await until(() => kafka.producers[0]?.connected === true, 5000, 'a connected producer');
     spool.append({
       familyId: 1,

@@ -1,13 +1,15 @@
 import { PermanentError } from '@vigil/pipeline/errors';
 import { formatUuid } from '@vigil/pipeline/events';
-import { familyByTransportId, type Family } from '@vigil/schemas/families';
-import { vigil } from '@vigil/schemas/gen';
+import { FAMILIES, familyByTransportId, type Family } from '@vigil/schemas/families';
+import { PROTO_SOURCES } from '@vigil/schemas/sources';
+import { compileWalker, loadRoot, WireError, type Walker } from './wire.js';
 
 /**
  * Node transport header → event (pure). The gateway checks only what it must to route a message:
- * the header, the size, that the record value decodes as its family's message with an envelope
- * carrying an event id, and the fields the Kafka key is made of. The record value is passed on
- * byte for byte, so the producer's signature still verifies downstream (schemas/FORMAT.md).
+ * the header, the size, that the record value is valid wire format for its family's message
+ * (walked by wire.ts, every level, without building objects) with an envelope carrying an event
+ * id, and the fields the Kafka key is made of. The record value is passed on byte for byte, so
+ * the producer's signature still verifies downstream (schemas/FORMAT.md).
  */
 
 /** "VG", the first two bytes of every node transport message. */
@@ -53,52 +55,123 @@ export interface GatewayEvent {
   readonly eventId: string;
 }
 
-interface Decoded {
-  envelope?: vigil.envelope.v1.IEnvelope | null;
+/** Reads the captured fields of the record just walked. */
+interface Fields {
+  has(slot: number): boolean;
+  /** The field as UTF-8 text ('' when absent), decoded as protobufjs decodes a Buffer's strings. */
+  string(slot: number): string;
+  /** An id field as text: a UUID when it has 16 bytes, else hex; undefined when absent or empty. */
+  id(slot: number): string | undefined;
 }
 
-type KeyOf = (record: never, envelope: vigil.envelope.v1.IEnvelope) => string | undefined;
+/** What each family reports: captured fields (dotted paths as in the .proto), and its key from them. */
+interface FamilyWalk<C extends string> {
+  readonly captures: Readonly<Record<C, string>>;
+  readonly key: (f: Fields, s: Readonly<Record<C, number>>) => string | undefined;
+}
 
-/** An id field as text: a UUID when it has 16 bytes, else hex (never throws). */
-const text = (bytes: Uint8Array | null | undefined): string | undefined => {
-  if (!bytes || bytes.length === 0) return undefined;
-  return bytes.length === 16 ? formatUuid(bytes) : Buffer.from(bytes).toString('hex');
+const walk = <C extends string>(w: FamilyWalk<C>): FamilyWalk<string> => w as never;
+
+/** site/host/service of a ServiceRef captured as `ref`, `refSite`, ... (absent ref: undefined). */
+const serviceKey = (f: Fields, ref: number, site: number, host: number, service: number) =>
+  f.has(ref) ? `${f.string(site)}/${f.string(host)}/${f.string(service)}` : undefined;
+
+/**
+ * The fields each family's key is made of (FAMILIES keyedBy says what the key is). The keys are
+ * those of the protobufjs objects the gateway used to decode (decode-with-protobufjs.ts), field
+ * for field: an absent string is '', an absent message undefined.
+ */
+const FAMILY_WALKS: Record<string, FamilyWalk<string>> = {
+  // The preload's producer id is "preload/<boot id>/<pid>": start and end events share it.
+  process: walk({
+    captures: { host: 'envelope.host', producerId: 'envelope.producer_id' },
+    key: (f, s) => `${f.string(s.host)}/${f.string(s.producerId)}`,
+  }),
+  session: walk({
+    captures: { sessionId: 'session_id' },
+    key: (f, s) => f.id(s.sessionId),
+  }),
+  status: walk({
+    captures: {
+      snapshot: 'snapshot.service',
+      snapshotSite: 'snapshot.service.site',
+      snapshotHost: 'snapshot.service.host',
+      snapshotService: 'snapshot.service.service',
+      change: 'state_change.service',
+      changeSite: 'state_change.service.site',
+      changeHost: 'state_change.service.host',
+      changeService: 'state_change.service.service',
+      unreachable: 'source_unreachable',
+      unreachableSource: 'source_unreachable.source',
+      recovered: 'source_recovered',
+      recoveredSource: 'source_recovered.source',
+    },
+    key: (f, s) =>
+      serviceKey(f, s.snapshot, s.snapshotSite, s.snapshotHost, s.snapshotService) ??
+      serviceKey(f, s.change, s.changeSite, s.changeHost, s.changeService) ??
+      (f.has(s.unreachable) ? f.string(s.unreachableSource) : undefined) ??
+      (f.has(s.recovered) ? f.string(s.recoveredSource) : undefined),
+  }),
+  trace: walk({
+    captures: { originHost: 'upload.origin_host', host: 'envelope.host' },
+    key: (f, s) => f.string(s.originHost) || f.string(s.host) || undefined,
+  }),
+  alert: walk({
+    captures: { alertId: 'alert.alert_id', notificationAlertId: 'notification.alert_id' },
+    key: (f, s) => f.string(s.alertId) || f.string(s.notificationAlertId) || undefined,
+  }),
+  watermark: walk({
+    captures: { watermarkId: 'registration.watermark_id' },
+    key: (f, s) => f.id(s.watermarkId),
+  }),
 };
 
-const serviceKey = (ref: vigil.status.v1.IServiceRef | null | undefined): string | undefined =>
-  ref ? `${ref.site ?? ''}/${ref.host ?? ''}/${ref.service ?? ''}` : undefined;
+interface FamilyDecoder {
+  readonly walker: Walker;
+  /** Slot of envelope.event_id. */
+  readonly eventId: number;
+  readonly slots: Readonly<Record<string, number>>;
+  readonly key: FamilyWalk<string>['key'];
+}
 
-/** Decoder and key of each family, by name (FAMILIES keyedBy says what the key is). */
-const FAMILY_CODECS: Record<string, { decode(bytes: Uint8Array): Decoded; key: KeyOf }> = {
-  // The preload's producer id is "preload/<boot id>/<pid>": start and end events share it.
-  process: {
-    decode: (b) => vigil.process.v1.ProcessEvent.decode(b),
-    key: (_r, env) => `${env.host ?? ''}/${env.producerId ?? ''}`,
+/** One walker per family byte, compiled once from the .proto text the registry also gets. */
+const DECODERS: (FamilyDecoder | undefined)[] = (() => {
+  const root = loadRoot(PROTO_SOURCES);
+  const decoders: (FamilyDecoder | undefined)[] = [];
+  for (const family of FAMILIES) {
+    const spec = FAMILY_WALKS[family.name];
+    if (!spec) throw new TypeError(`decode: no key for family ${family.name}`);
+    const walker = compileWalker(root, family.recordType, {
+      eventId: 'envelope.event_id',
+      ...spec.captures,
+    });
+    decoders[family.transportId] = {
+      walker,
+      eventId: walker.slots.eventId!,
+      slots: walker.slots,
+      key: spec.key,
+    };
+  }
+  return decoders;
+})();
+
+// The record being keyed: set by decodeMessage before it calls a key function.
+let keyed: Buffer = Buffer.alloc(0);
+let starts: Int32Array = new Int32Array(0);
+let ends: Int32Array = new Int32Array(0);
+const FIELDS: Fields = {
+  has: (slot) => starts[slot]! >= 0,
+  string: (slot) => {
+    const start = starts[slot]!;
+    return start < 0 ? '' : keyed.toString('utf8', start, ends[slot]);
   },
-  session: {
-    decode: (b) => vigil.session.v1.SessionEvent.decode(b),
-    key: (r: vigil.session.v1.SessionEvent) => text(r.sessionId),
-  },
-  status: {
-    decode: (b) => vigil.status.v1.StatusEvent.decode(b),
-    key: (r: vigil.status.v1.StatusEvent) =>
-      serviceKey(r.snapshot?.service) ??
-      serviceKey(r.stateChange?.service) ??
-      r.sourceUnreachable?.source ??
-      r.sourceRecovered?.source ??
-      undefined,
-  },
-  trace: {
-    decode: (b) => vigil.trace.v1.TraceEvent.decode(b),
-    key: (r: vigil.trace.v1.TraceEvent, env) => r.upload?.originHost || env.host || undefined,
-  },
-  alert: {
-    decode: (b) => vigil.alert.v1.AlertEvent.decode(b),
-    key: (r: vigil.alert.v1.AlertEvent) => r.alert?.alertId || r.notification?.alertId || undefined,
-  },
-  watermark: {
-    decode: (b) => vigil.watermark.v1.WatermarkEvent.decode(b),
-    key: (r: vigil.watermark.v1.WatermarkEvent) => text(r.registration?.watermarkId),
+  id: (slot) => {
+    const start = starts[slot]!;
+    const end = ends[slot]!;
+    if (start < 0 || end === start) return undefined;
+    return end - start === 16
+      ? formatUuid(keyed.subarray(start, end))
+      : keyed.toString('hex', start, end);
   },
 };
 
@@ -130,31 +203,31 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): GatewayEvent
     );
   }
   const family = familyByTransportId(bytes[3]!);
-  const codec = family && FAMILY_CODECS[family.name];
-  if (!family || !codec)
+  const decoder = DECODERS[bytes[3]!];
+  if (!family || !decoder)
     throw new DecodeError('unknown_family', `decoding message: unknown family byte ${bytes[3]}`);
-  const value = bytes.subarray(TRANSPORT_HEADER_BYTES);
-  let record: Decoded;
+  const { walker } = decoder;
   try {
-    record = codec.decode(value);
+    walker.walk(bytes, TRANSPORT_HEADER_BYTES, bytes.length);
   } catch (error) {
-    throw new DecodeError(
-      'bad_record',
-      `decoding ${family.recordType}: ${(error as Error).message}`,
-      error,
-    );
+    if (!(error instanceof WireError)) throw error;
+    throw new DecodeError('bad_record', `decoding ${family.recordType}: ${error.message}`, error);
   }
-  const envelope = record.envelope;
-  if (!envelope?.eventId || envelope.eventId.length !== 16) {
+  ({ starts, ends } = walker);
+  const idAt = starts[decoder.eventId]!;
+  if (idAt < 0 || ends[decoder.eventId]! - idAt !== 16) {
     throw new DecodeError(
       'no_event_id',
       `decoding ${family.recordType}: the envelope has no 16-byte event id`,
     );
   }
-  const eventId = formatUuid(envelope.eventId);
+  keyed = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const eventId = formatUuid(keyed.subarray(idAt, idAt + 16));
   // A record without its key field still goes through, keyed by its own id: accepted, but unordered.
-  const key = codec.key(record as never, envelope) ?? eventId;
-  return { family, value, key, eventId };
+  const key = decoder.key(FIELDS, decoder.slots) ?? eventId;
+  return { family, value: bytes.subarray(TRANSPORT_HEADER_BYTES), key, eventId };
 }
 
 /** Prefixes a record value with the node transport header (for producers and tests). */

@@ -8,8 +8,9 @@ import protobuf from 'protobufjs';
  *
  * It refuses at least everything the generated protobufjs decoder refuses, and a little more
  * (wire.test.ts lists what): a known field with another wire type than its declaration, a string
- * or nested message running past the end of its message, a varint over 10 bytes (or a tag over
- * 32 bits), field number 0, an end-group marker that does not match its start.
+ * running past the end of its message, a varint over 10 bytes or cut short (or a tag over 32
+ * bits), field number 0, an end-group marker that does not match its start. Each is malformed by
+ * the encoding rules and none is written by a Vigil producer.
  */
 
 /** protoc's default nesting limit, which protobufjs also applies (Reader.recursionLimit). */

@@ -11,7 +11,7 @@ import Long from 'long';
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { gatewayConfigSchema, type GatewayConfig } from './config.js';
-import { decodeMessage, DecodeError, MAX_DATAGRAM_BYTES, type DropReason } from './decode.js';
+import { DecodeError, MAX_DATAGRAM_BYTES, type DropReason } from './decode.js';
 import {
   openListeners,
   parseListen,
@@ -21,7 +21,14 @@ import {
 } from './listen.js';
 import { createKafkaProducer, producerProperties } from './producer.js';
 import { createPublisher, type Publisher, type SchemaIds } from './publish.js';
-import { openSpool, type Spool } from './spool.js';
+import { prepareMessage, type PreparedBatch } from './prepare.js';
+import {
+  decodeSpoolPayload,
+  encodeSpoolRecord,
+  openSpool,
+  type Spool,
+  type SpoolRecord,
+} from './spool.js';
 
 /**
  * The gateway assembled: listeners → decode → spool → publisher → Kafka, plus /metrics and
@@ -235,7 +242,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const spooledChild = m.spooled.labels(labels);
   const latencyChild = m.latency.labels(labels);
 
-  function onMessage(bytes: Buffer, peer: string, protocol: ListenProtocol): void {
+  function receivedCounters(protocol: ListenProtocol) {
     let counters = receivedBy.get(protocol);
     if (!counters) {
       counters = {
@@ -244,40 +251,62 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       };
       receivedBy.set(protocol, counters);
     }
+    return counters;
+  }
+
+  /** Appends prepared spool records; counts those a full spool refuses (drop newest). */
+  function toSpool(records: Buffer): void {
+    const refused = spool!.appendEncoded(records);
+    if (refused.length > 0) {
+      const last = decodeSpoolPayload(refused[refused.length - 1]!);
+      drop(
+        'spool_full',
+        last?.peer ?? 'unknown',
+        `the spool is full (${config.spool.maxBytes} bytes)`,
+        refused.length,
+      );
+      for (const payload of refused) {
+        const record = decodeSpoolPayload(payload);
+        if (record) rememberSessionDrop(record);
+      }
+    }
+    scheduleFlush();
+  }
+
+  /** A session's events lost to a full spool, to report with a Dropped event once there is room. */
+  function rememberSessionDrop(record: SpoolRecord): void {
+    if (record.familyId !== familyByName('session').transportId) return;
+    if (sessionDrops.size >= MAX_TRACKED_SESSIONS && !sessionDrops.has(record.key)) return;
+    const seen = sessionDrops.get(record.key) ?? { events: 0, bytes: 0 };
+    seen.events++;
+    seen.bytes += record.value.length;
+    sessionDrops.set(record.key, seen);
+  }
+
+  /** Datagrams the UDP thread checked and laid out (prepare.ts). */
+  function onPrepared(batch: PreparedBatch, protocol: ListenProtocol): void {
+    const counters = receivedCounters(protocol);
+    counters.events.inc(batch.received);
+    counters.bytes.inc(batch.receivedBytes);
+    for (const problem of batch.problems)
+      drop(problem.reason, problem.peer, problem.detail, problem.count);
+    if (batch.records.byteLength > 0) toSpool(Buffer.from(batch.records));
+  }
+
+  /** One stream frame or unix datagram: checked and laid out here. */
+  function onMessage(bytes: Buffer, peer: string, protocol: ListenProtocol): void {
+    const counters = receivedCounters(protocol);
     counters.events.inc();
     counters.bytes.inc(bytes.length);
-    const limit =
-      protocol === 'udp' || protocol === 'unixgram'
-        ? config.maxDatagramBytes
-        : config.maxFrameBytes;
-    let event;
+    const limit = protocol === 'unixgram' ? config.maxDatagramBytes : config.maxFrameBytes;
+    let record: SpoolRecord;
     try {
-      event = decodeMessage(bytes, limit);
+      record = prepareMessage(bytes, peer, performance.timeOrigin + performance.now(), limit);
     } catch (error) {
       if (error instanceof DecodeError) return drop(error.reason, peer, error.message);
       throw error;
     }
-    const appended = spool!.append({
-      familyId: event.family.transportId,
-      key: event.key,
-      peer,
-      receivedAtMs: performance.timeOrigin + performance.now(),
-      value: event.value,
-    });
-    if (!appended) {
-      drop('spool_full', peer, `the spool is full (${config.spool.maxBytes} bytes)`);
-      if (
-        event.family.name === 'session' &&
-        (sessionDrops.size < MAX_TRACKED_SESSIONS || sessionDrops.has(event.key))
-      ) {
-        const seen = sessionDrops.get(event.key) ?? { events: 0, bytes: 0 };
-        seen.events++;
-        seen.bytes += event.value.length;
-        sessionDrops.set(event.key, seen);
-      }
-      return;
-    }
-    scheduleFlush();
+    toSpool(encodeSpoolRecord(record));
   }
 
   /** Once the spool has room again, tells each affected session what it lost (a Dropped event). */
@@ -504,6 +533,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         specs,
         {
           maxFrameBytes: config.maxFrameBytes,
+          maxDatagramBytes: config.maxDatagramBytes,
           receiveBufferBytes: config.receiveBufferBytes,
           idleTimeoutMs: config.idleTimeoutMs,
           maxConnections: config.maxConnections,
@@ -511,6 +541,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         },
         {
           onMessage,
+          onPrepared,
           onProblem: (problem, peer, _protocol, count) =>
             drop(problem.reason, peer, problem.detail, count),
           onError: (error, address) => {

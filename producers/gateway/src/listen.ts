@@ -3,7 +3,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { DgramSocket } from 'node-unix-socket';
 import type { DropReason } from './decode.js';
-import type { UdpWorkerData } from './udp-worker.js';
+import type { PreparedBatch } from './prepare.js';
+import type { UdpWorkerData, UdpWorkerMessage } from './udp-worker.js';
 import { DRAIN_MS, whenQuiet } from './drain.js';
 
 /**
@@ -111,8 +112,10 @@ export function createFrameSplitter(
 
 /** What the listeners report. */
 export interface ListenHandlers {
-  /** One message (datagram or frame) with its peer, e.g. "udp:10.0.0.5:40000". */
+  /** One message (stream frame, unix datagram) with its peer, e.g. "tcp:10.0.0.5:40000". */
   onMessage(bytes: Buffer, peer: string, protocol: ListenProtocol): void;
+  /** UDP datagrams, checked and laid out as spool records by the UDP thread (prepare.ts). */
+  onPrepared(batch: PreparedBatch, protocol: ListenProtocol): void;
   /** A message lost to framing, an idle or broken client: counted by the caller. */
   onProblem(problem: StreamProblem, peer: string, protocol: ListenProtocol, count?: number): void;
   /** A socket error that is not about one message (logged). */
@@ -121,6 +124,7 @@ export interface ListenHandlers {
 
 export interface ListenOptions {
   readonly maxFrameBytes: number;
+  readonly maxDatagramBytes: number;
   readonly receiveBufferBytes: number;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
@@ -161,6 +165,7 @@ function openUdp(
     port: spec.port ?? 0,
     receiveBufferBytes: options.receiveBufferBytes,
     maxQueueBytes: options.maxQueueBytes,
+    maxDatagramBytes: options.maxDatagramBytes,
     queued,
   };
   const worker = new Worker(UDP_WORKER, { workerData: data });
@@ -168,24 +173,10 @@ function openUdp(
   return new Promise((resolve, reject) => {
     let bound = false;
     worker.on('error', (error) => (bound ? handlers.onError(error, name) : reject(error)));
-    worker.on('message', (message: WorkerMessage) => {
+    worker.on('message', (message: UdpWorkerMessage) => {
       if (message.type === 'batch') {
-        const bytes = Buffer.from(message.bytes);
-        let o = 0;
-        while (o < bytes.length) {
-          const length = bytes.readUInt32BE(o);
-          const addressLength = bytes.readUInt8(o + 4);
-          const address = bytes.toString('latin1', o + 5, o + 5 + addressLength);
-          const port = bytes.readUInt16BE(o + 5 + addressLength);
-          const start = o + 7 + addressLength;
-          handlers.onMessage(
-            bytes.subarray(start, start + length),
-            `udp:${address.includes(':') ? `[${address}]` : address}:${port}`,
-            'udp',
-          );
-          o = start + length;
-        }
-        Atomics.sub(counter, 0, bytes.length);
+        handlers.onPrepared(message, 'udp');
+        Atomics.sub(counter, 0, message.records.byteLength);
       } else if (message.type === 'dropped') {
         handlers.onProblem(
           {
@@ -217,12 +208,6 @@ function openUdp(
     });
   });
 }
-
-type WorkerMessage =
-  | { type: 'batch'; bytes: ArrayBuffer }
-  | { type: 'dropped'; count: number }
-  | { type: 'error'; message: string }
-  | { type: 'bound'; address: string; port: number; family: string };
 
 function openUnixgram(
   spec: ListenAddress,

@@ -78,6 +78,7 @@ export function producerProperties(
     'allow.auto.create.topics': false,
     partitioner: 'murmur2_random',
     'compression.codec': kafka.compression,
+    'compression.level': kafka.compressionLevel,
     'linger.ms': batch.lingerMs,
     'batch.num.messages': batch.maxEvents,
     // One produce request per partition stays under the broker's default message.max.bytes.

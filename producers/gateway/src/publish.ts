@@ -1,5 +1,6 @@
 import { encodeFrame } from '@vigil/pipeline/codec';
 import { familyByTransportId } from '@vigil/schemas/families';
+import type { MessageHeader } from '@confluentinc/kafka-javascript';
 import {
   ALL_BROKERS_DOWN,
   type KafkaRecord,
@@ -32,25 +33,55 @@ export function unixNanoText(ms: number): string {
   return whole === 0 ? String(fraction) : `${whole}${String(fraction).padStart(6, '0')}`;
 }
 
-/** Frame headers (`0x00 | schema id | [0]`) by schema id: the value only needs them prepended. */
-const framePrefixes = new Map<number, Buffer>();
+/** Where a family's records go: topic, and the frame header (`0x00 | schema id | [0]`) to prepend. */
+interface Route {
+  readonly topic: string;
+  readonly prefix: Buffer;
+}
 
-function framed(schemaId: number, payload: Uint8Array): Buffer {
-  let prefix = framePrefixes.get(schemaId);
-  if (!prefix) {
-    prefix = encodeFrame({ schemaId, messageIndexes: [0], payload: new Uint8Array(0) });
-    framePrefixes.set(schemaId, prefix);
+/** Routes by transport byte, made once per set of schema ids and topic prefix. */
+const routeTables = new WeakMap<SchemaIds, Map<string, Map<number, Route | null>>>();
+
+function routeFor(familyId: number, schemaIds: SchemaIds, topicPrefix: string): Route | null {
+  let byPrefix = routeTables.get(schemaIds);
+  if (!byPrefix) routeTables.set(schemaIds, (byPrefix = new Map()));
+  let routes = byPrefix.get(topicPrefix);
+  if (!routes) byPrefix.set(topicPrefix, (routes = new Map()));
+  let route = routes.get(familyId);
+  if (route === undefined) {
+    const family = familyByTransportId(familyId);
+    const schemaId = schemaIds.get(familyId);
+    route =
+      family && schemaId !== undefined
+        ? {
+            topic: `${topicPrefix}${family.topic}`,
+            prefix: encodeFrame({ schemaId, messageIndexes: [0], payload: new Uint8Array(0) }),
+          }
+        : null;
+    routes.set(familyId, route);
   }
-  const value = Buffer.allocUnsafe(prefix.length + payload.length);
-  prefix.copy(value, 0);
-  value.set(payload, prefix.length);
-  return value;
+  return route;
+}
+
+/** `{ peer }` header objects by peer: the same few senders over and over. */
+const peerHeaders = new Map<string, MessageHeader>();
+
+function peerHeader(peer: string): MessageHeader {
+  let header = peerHeaders.get(peer);
+  if (!header) {
+    if (peerHeaders.size >= 10_000) peerHeaders.clear();
+    header = { peer };
+    peerHeaders.set(peer, header);
+  }
+  return header;
 }
 
 /**
  * Spooled records → Kafka records: the record value re-framed with the Confluent header (schema id
  * of its family, message index [0]), keyed, with received_at / peer / gateway_id headers, in spool
- * order. Records of a family without a schema id are returned in `unknown` (not sent). Pure.
+ * order. Records of a family without a schema id are returned in `unknown` (not sent). Pure (the
+ * caches it keeps are of values derived from its arguments). The framed values of a batch share
+ * one buffer: one allocation per batch, not per record.
  */
 export function toKafkaRecords(
   records: readonly SpooledRecord[],
@@ -61,22 +92,28 @@ export function toKafkaRecords(
   const byTopic = new Map<string, number>();
   const unknown: SpooledRecord[] = [];
   const gatewayHeader = { gateway_id: options.gatewayId };
+  let total = 0;
+  for (const record of records) total += record.value.length + 16;
+  const values = Buffer.allocUnsafe(total);
+  let o = 0;
   for (const record of records) {
-    const family = familyByTransportId(record.familyId);
-    const schemaId = schemaIds.get(record.familyId);
-    if (!family || schemaId === undefined) {
+    const route = routeFor(record.familyId, schemaIds, options.topicPrefix);
+    if (!route) {
       unknown.push(record);
       continue;
     }
-    const topic = `${options.topicPrefix}${family.topic}`;
-    byTopic.set(topic, (byTopic.get(topic) ?? 0) + 1);
+    byTopic.set(route.topic, (byTopic.get(route.topic) ?? 0) + 1);
+    const start = o;
+    o += route.prefix.copy(values, o);
+    values.set(record.value, o);
+    o += record.value.length;
     out.push({
-      topic,
+      topic: route.topic,
       key: record.key,
-      value: framed(schemaId, record.value),
+      value: values.subarray(start, o),
       headers: [
         { received_at: unixNanoText(record.receivedAtMs) },
-        { peer: record.peer },
+        peerHeader(record.peer),
         gatewayHeader,
       ],
     });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   decodeSpoolPayload,
-  encodeSpoolPayload,
+  encodeSpoolRecord,
   openSpool,
   type SpoolConfig,
   type SpoolRecord,
@@ -50,7 +50,7 @@ function drain(spool: ReturnType<typeof openSpool>, ack = true): number[] {
 describe('spool payload', () => {
   it('round-trips every field', () => {
     const r = record(5);
-    const back = decodeSpoolPayload(encodeSpoolPayload(r))!;
+    const back = decodeSpoolPayload(encodeSpoolRecord(r).subarray(8))!;
     expect({ ...back, value: Buffer.from(back.value) }).toEqual({
       ...r,
       value: Buffer.from(r.value),
@@ -151,6 +151,29 @@ describe('openSpool', () => {
     expect(drain(spool)).toEqual([8, 9, 12]);
   });
 
+  it('appends a batch of encoded records as one, and refuses the records of it a full spool has no room for', () => {
+    const dir = tempDir();
+    const size = statSizeOfRecord();
+    const spool = openSpool(config(dir, { maxBytes: size * 10, segmentBytes: size * 4 }));
+    const batch = (from: number, count: number) =>
+      Buffer.concat([...Array(count).keys()].map((i) => encodeSpoolRecord(record(from + i))));
+    expect(spool.appendEncoded(batch(0, 6))).toEqual([]);
+    const refused = spool.appendEncoded(batch(6, 6));
+    expect(refused.map((payload) => keys([decodeSpoolPayload(payload)!])[0])).toEqual([10, 11]);
+    expect(spool.stats().backlogBytes).toBe(size * 10);
+    expect(drain(spool)).toEqual([...Array(10).keys()]);
+    expect(spool.appendEncoded(batch(12, 2))).toEqual([]);
+    expect(drain(spool)).toEqual([12, 13]);
+  });
+
+  it('cuts a key or peer longer than 65,535 bytes at a character boundary', () => {
+    const long = { ...record(1), key: 'é'.repeat(40_000), peer: 'p'.repeat(70_000) };
+    const back = decodeSpoolPayload(encodeSpoolRecord(long).subarray(8))!;
+    expect(back.key).toBe('é'.repeat(32_767));
+    expect(back.peer).toBe('p'.repeat(65_535));
+    expect(Buffer.from(back.value)).toEqual(long.value);
+  });
+
   it.each(['always', 'interval', 'never'] as const)('works with fsync %s', (fsync) => {
     const dir = tempDir();
     const spool = openSpool(config(dir, { fsync, fsyncIntervalMs: 1 }));
@@ -162,5 +185,5 @@ describe('openSpool', () => {
 });
 
 function statSizeOfRecord(): number {
-  return 8 + encodeSpoolPayload(record(0)).length;
+  return encodeSpoolRecord(record(0)).length;
 }

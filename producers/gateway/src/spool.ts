@@ -110,6 +110,13 @@ export interface Spool {
    */
   append(record: SpoolRecord): boolean;
   /**
+   * Buffers encoded records (laid out by {@link writeSpoolRecord}, back to back) for the next flush:
+   * the UDP thread encodes whole batches, so the main thread only copies them. Records that would
+   * take the backlog past `maxBytes` are refused (drop newest) and returned, each as its payload
+   * ({@link decodeSpoolPayload} reads it), for the caller to count. Never blocks.
+   */
+  appendEncoded(records: Buffer): Buffer[];
+  /**
    * Writes buffered records to the current segment (and fsyncs per policy); returns how many were
    * written (from then on they survive a crash of the process). Throws on I/O errors.
    */
@@ -133,31 +140,75 @@ const RECORD_HEADER = 8;
 const MAX_RECORD_BYTES = 2 * 1024 * 1024;
 const SEGMENT_SUFFIX = '.seg';
 const WRITE_BUFFER_BYTES = 256 * 1024;
-/** Every valid record fits one chunk. */
-const READ_CHUNK_BYTES = MAX_RECORD_BYTES;
 const CURSOR_WRITE_INTERVAL_MS = 100;
 
 const segmentName = (n: number) => `${String(n).padStart(16, '0')}${SEGMENT_SUFFIX}`;
 
-/** Serializes a record's payload: family | receivedAt | key | peer | value. Pure. */
-export function encodeSpoolPayload(record: SpoolRecord): Buffer {
-  const key = Buffer.from(record.key, 'utf8');
-  const peer = Buffer.from(record.peer, 'utf8');
-  const keyLength = Math.min(key.length, 0xffff);
-  const peerLength = Math.min(peer.length, 0xffff);
-  const out = Buffer.allocUnsafe(1 + 8 + 2 + keyLength + 2 + peerLength + record.value.length);
-  let o = out.writeUInt8(record.familyId, 0);
-  o = out.writeDoubleBE(record.receivedAtMs, o);
-  o = out.writeUInt16BE(keyLength, o);
-  o += key.copy(out, o, 0, keyLength);
-  o = out.writeUInt16BE(peerLength, o);
-  o += peer.copy(out, o, 0, peerLength);
-  out.set(record.value, o);
-  return out;
+/**
+ * Room a record needs on disk at most: header, fixed fields, key and peer at UTF-8's worst case
+ * (each cut to 65,535 bytes), value. Pure.
+ */
+export function spoolRecordBound(record: Omit<SpoolRecord, 'value'>, valueLength: number): number {
+  return (
+    RECORD_HEADER +
+    13 +
+    Math.min(3 * record.key.length, 0xffff) +
+    Math.min(3 * record.peer.length, 0xffff) +
+    valueLength
+  );
 }
 
-/** Inverse of {@link encodeSpoolPayload}; undefined when the payload is malformed. Pure. */
+/**
+ * Writes one on-disk record into `target` at `offset` and returns the offset after it:
+ *   uint32 BE length | uint32 BE crc32(payload) | payload
+ *   payload: uint8 family | float64 BE receivedAtMs | uint16 key length | key | uint16 peer length | peer | value
+ * Key and peer are cut (at a character boundary) to 65,535 bytes. `target` needs
+ * {@link spoolRecordBound} bytes of room. In place, so a batch of records costs no allocation.
+ */
+export function writeSpoolRecord(target: Buffer, offset: number, record: SpoolRecord): number {
+  const start = offset + RECORD_HEADER;
+  target[start] = record.familyId;
+  target.writeDoubleBE(record.receivedAtMs, start + 1);
+  let o = start + 9;
+  const keyLength = target.write(
+    record.key,
+    o + 2,
+    Math.min(0xffff, target.length - o - 2),
+    'utf8',
+  );
+  target.writeUInt16BE(keyLength, o);
+  o += 2 + keyLength;
+  const peerLength = target.write(
+    record.peer,
+    o + 2,
+    Math.min(0xffff, target.length - o - 2),
+    'utf8',
+  );
+  target.writeUInt16BE(peerLength, o);
+  o += 2 + peerLength;
+  target.set(record.value, o);
+  o += record.value.length;
+  target.writeUInt32BE(o - start, offset);
+  target.writeUInt32BE(crc32(target.subarray(start, o)), offset + 4);
+  return o;
+}
+
+/** One on-disk record in a buffer of its own. Pure. */
+export function encodeSpoolRecord(record: SpoolRecord): Buffer {
+  const out = Buffer.allocUnsafe(spoolRecordBound(record, record.value.length));
+  return out.subarray(0, writeSpoolRecord(out, 0, record));
+}
+
+/** A record's payload (after length and checksum) back to its fields; undefined when malformed. Pure. */
 export function decodeSpoolPayload(payload: Buffer): SpoolRecord | undefined {
+  const record = decodeSpooled(payload, 0, false);
+  if (!record) return undefined;
+  const { familyId, receivedAtMs, key, peer, value } = record;
+  return { familyId, receivedAtMs, key, peer, value };
+}
+
+/** {@link decodeSpoolPayload} with the fields a read adds, in one object (the read's hot path). */
+function decodeSpooled(payload: Buffer, size: number, replay: boolean): SpooledRecord | undefined {
   if (payload.length < 13) return undefined;
   const familyId = payload.readUInt8(0);
   const receivedAtMs = payload.readDoubleBE(1);
@@ -168,16 +219,15 @@ export function decodeSpoolPayload(payload: Buffer): SpoolRecord | undefined {
   const valueStart = 13 + keyLength + peerLength;
   if (valueStart > payload.length) return undefined;
   const peer = payload.toString('utf8', 13 + keyLength, valueStart);
-  return { familyId, receivedAtMs, key, peer, value: payload.subarray(valueStart) };
-}
-
-/** One on-disk record: header and payload. Pure. */
-export function encodeSpoolRecord(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(RECORD_HEADER + payload.length);
-  out.writeUInt32BE(payload.length, 0);
-  out.writeUInt32BE(crc32(payload), 4);
-  payload.copy(out, RECORD_HEADER);
-  return out;
+  return {
+    familyId,
+    receivedAtMs,
+    key,
+    peer,
+    value: payload.subarray(valueStart),
+    size,
+    replay,
+  };
 }
 
 interface ScanResult {
@@ -269,6 +319,7 @@ export function openSpool(
 
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let pendingRecords = 0;
   let lastFsync = now();
   let dirty = false;
   let lastCursorWrite = 0;
@@ -277,7 +328,6 @@ export function openSpool(
   let readPos: SpoolPosition = { ...cursor };
   let readFd: number | undefined;
   let readFdSegment = -1;
-  let chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
 
   let cursorWriting = false;
   /**
@@ -346,7 +396,7 @@ export function openSpool(
   }
 
   function flush(): number {
-    const written = pending.length;
+    const written = pendingRecords;
     if (pending.length > 0) {
       let start = 0;
       while (start < pending.length) {
@@ -372,6 +422,7 @@ export function openSpool(
       }
       pending = [];
       pendingBytes = 0;
+      pendingRecords = 0;
       dirty = true;
     }
     if (
@@ -397,18 +448,46 @@ export function openSpool(
     return readFd!;
   }
 
+  function appendEncoded(records: Buffer): Buffer[] {
+    let count = 0;
+    for (let o = 0; o + RECORD_HEADER <= records.length; count++)
+      o += RECORD_HEADER + records.readUInt32BE(o);
+    let accepted = records;
+    let refused: Buffer[] = [];
+    if (backlogBytes + records.length > config.maxBytes) {
+      // Full, or nearly: record by record, keeping those that still fit.
+      const kept: Buffer[] = [];
+      count = 0;
+      for (let o = 0; o + RECORD_HEADER <= records.length;) {
+        const whole = RECORD_HEADER + records.readUInt32BE(o);
+        const record = records.subarray(o, o + whole);
+        if (backlogBytes + whole <= config.maxBytes) {
+          kept.push(record);
+          backlogBytes += whole;
+          count++;
+        } else refused.push(record.subarray(RECORD_HEADER));
+        o += whole;
+      }
+      accepted = kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+      backlogBytes -= accepted.length;
+    } else refused = [];
+    if (accepted.length === 0) return refused;
+    pending.push(accepted);
+    pendingBytes += accepted.length;
+    pendingRecords += count;
+    diskBytes += accepted.length;
+    backlogBytes += accepted.length;
+    unreadBytes += accepted.length;
+    if (pendingBytes >= WRITE_BUFFER_BYTES) flush();
+    return refused;
+  }
+
   return {
     append(record) {
-      const bytes = encodeSpoolRecord(encodeSpoolPayload(record));
-      if (backlogBytes + bytes.length > config.maxBytes) return false;
-      pending.push(bytes);
-      pendingBytes += bytes.length;
-      diskBytes += bytes.length;
-      backlogBytes += bytes.length;
-      unreadBytes += bytes.length;
-      if (pendingBytes >= WRITE_BUFFER_BYTES) flush();
-      return true;
+      return appendEncoded(encodeSpoolRecord(record)).length === 0;
     },
+
+    appendEncoded,
 
     flush,
 
@@ -430,9 +509,19 @@ export function openSpool(
           continue;
         }
         const fd = openForRead(readPos.segment);
-        const want = Math.min(size - readPos.offset, Math.max(READ_CHUNK_BYTES, maxBytes));
-        if (chunk.length < want) chunk = Buffer.allocUnsafe(want);
-        const got = readSync(fd, chunk, 0, want, readPos.offset);
+        // A chunk of its own per read: the records are views into it (no copy each), alive until
+        // their batch is acknowledged. Sized for the batch; a larger first record is read again whole.
+        let want = Math.min(size - readPos.offset, Math.max(maxBytes, RECORD_HEADER));
+        let chunk = Buffer.allocUnsafe(want);
+        let got = readSync(fd, chunk, 0, want, readPos.offset);
+        if (got >= RECORD_HEADER) {
+          const first = RECORD_HEADER + chunk.readUInt32BE(0);
+          if (first > got && first <= MAX_RECORD_BYTES + RECORD_HEADER) {
+            want = Math.min(size - readPos.offset, first);
+            chunk = Buffer.allocUnsafe(want);
+            got = readSync(fd, chunk, 0, want, readPos.offset);
+          }
+        }
         let o = 0;
         let stop = false;
         while (records.length < maxRecords && bytes < maxBytes) {
@@ -444,7 +533,7 @@ export function openSpool(
           const payload = corrupt ? undefined : chunk.subarray(o + RECORD_HEADER, o + whole);
           const record =
             payload && crc32(payload) === chunk.readUInt32BE(o + 4)
-              ? decodeSpoolPayload(Buffer.from(payload))
+              ? decodeSpooled(payload, whole, replayBytes > 0)
               : undefined;
           if (!record) {
             // The rest of this segment cannot be trusted: skip to its end.
@@ -454,7 +543,7 @@ export function openSpool(
             stop = true;
             break;
           }
-          records.push({ ...record, size: whole, replay: replayBytes > 0 });
+          records.push(record);
           if (replayBytes > 0) replayBytes = Math.max(0, replayBytes - whole);
           bytes += whole;
           unreadBytes -= whole;

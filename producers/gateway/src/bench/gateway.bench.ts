@@ -24,7 +24,8 @@ import { envelopeOf, freePort, metricValue, processDatagram, until } from '../te
  * client the gateway uses, so the ratio says what the gateway costs) and kafkajs (the client it
  * used before).
  *
- * Env: VIGIL_BENCH_RATES (events/s, comma-separated, default 5000,10000,20000,50000), VIGIL_BENCH_SECONDS (10).
+ * Env: VIGIL_BENCH_RATES (events/s, comma-separated, default 5000,10000,20000,50000), VIGIL_BENCH_SECONDS (10),
+ * VIGIL_BENCH_GATEWAY_NODE_ARGS (node flags for the gateway process, e.g. for a CPU profile).
  */
 const RATES = (process.env.VIGIL_BENCH_RATES ?? '5000,10000,20000,50000').split(',').map(Number);
 const SECONDS = Number(process.env.VIGIL_BENCH_SECONDS ?? 10);
@@ -251,7 +252,10 @@ async function main(): Promise<void> {
   );
   const udpPort = await freePort();
   const httpPort = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../main.js', import.meta.url))], {
+  // VIGIL_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const nodeArgs = (process.env.VIGIL_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const gatewayMain = fileURLToPath(new URL('../main.js', import.meta.url));
+  const child = spawn(process.execPath, [...nodeArgs, gatewayMain], {
     env: {
       ...process.env,
       VIGIL_GATEWAY_LISTEN: `udp:127.0.0.1:${udpPort}`,

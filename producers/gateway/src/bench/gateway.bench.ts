@@ -27,7 +27,9 @@ import { envelopeOf, freePort, metricValue, processDatagram, until } from '../te
  * Env: VIGIL_BENCH_RATES (events/s, comma-separated, default 10000,20000,30000,40000,50000), VIGIL_BENCH_SECONDS (10),
  * VIGIL_BENCH_GATEWAY_NODE_ARGS (node flags for the gateway process, e.g. for a CPU profile).
  */
-const RATES = (process.env.VIGIL_BENCH_RATES ?? '10000,20000,30000,40000,50000').split(',').map(Number);
+const RATES = (process.env.VIGIL_BENCH_RATES ?? '10000,20000,30000,40000,50000')
+  .split(',')
+  .map(Number);
 const SECONDS = Number(process.env.VIGIL_BENCH_SECONDS ?? 10);
 const LATENCY_RATE = 1000;
 

@@ -2,10 +2,9 @@ import { formatUuid } from '@vigil/pipeline/events';
 import { familyByTransportId } from '@vigil/schemas/families';
 import { vigil } from '@vigil/schemas/gen';
 import {
+  checkTransportHeader,
   DecodeError,
   TRANSPORT_HEADER_BYTES,
-  TRANSPORT_MAGIC,
-  TRANSPORT_VERSION,
   type GatewayEvent,
 } from './decode.js';
 
@@ -65,27 +64,7 @@ const FAMILY_CODECS: Record<string, { decode(bytes: Uint8Array): Decoded; key: K
  * @throws {DecodeError} for any input that is not an acceptable message; never anything else.
  */
 export function decodeWithProtobufjs(bytes: Uint8Array, maxBytes: number): GatewayEvent {
-  if (bytes.length > maxBytes) {
-    throw new DecodeError(
-      'too_large',
-      `decoding message: ${bytes.length} bytes is over the limit of ${maxBytes}`,
-    );
-  }
-  if (bytes.length <= TRANSPORT_HEADER_BYTES) {
-    throw new DecodeError(
-      'too_short',
-      `decoding message: ${bytes.length} bytes holds no record after the header`,
-    );
-  }
-  if (((bytes[0]! << 8) | bytes[1]!) !== TRANSPORT_MAGIC) {
-    throw new DecodeError('bad_magic', 'decoding message: it does not start with "VG"');
-  }
-  if (bytes[2] !== TRANSPORT_VERSION) {
-    throw new DecodeError(
-      'bad_version',
-      `decoding message: transport version ${bytes[2]}, expected ${TRANSPORT_VERSION}`,
-    );
-  }
+  checkTransportHeader(bytes, maxBytes);
   const family = familyByTransportId(bytes[3]!);
   const codec = family && FAMILY_CODECS[family.name];
   if (!family || !codec)

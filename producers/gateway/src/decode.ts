@@ -196,11 +196,10 @@ const FIELDS: Fields = {
 };
 
 /**
- * Checks one node transport message and returns the event inside. Pure; `value` is a view into
- * `bytes` (copy it before the buffer is reused).
- * @throws {DecodeError} for any input that is not an acceptable message; never anything else.
+ * The checks before the record: size limit, room for a record, "VG", transport version. Pure.
+ * @throws {DecodeError} when one fails.
  */
-export function decodeMessage(bytes: Uint8Array, maxBytes: number): GatewayEvent {
+export function checkTransportHeader(bytes: Uint8Array, maxBytes: number): void {
   if (bytes.length > maxBytes) {
     throw new DecodeError(
       'too_large',
@@ -222,6 +221,15 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): GatewayEvent
       `decoding message: transport version ${bytes[2]}, expected ${TRANSPORT_VERSION}`,
     );
   }
+}
+
+/**
+ * Checks one node transport message and returns the event inside. Pure; `value` is a view into
+ * `bytes` (copy it before the buffer is reused).
+ * @throws {DecodeError} for any input that is not an acceptable message; never anything else.
+ */
+export function decodeMessage(bytes: Uint8Array, maxBytes: number): GatewayEvent {
+  checkTransportHeader(bytes, maxBytes);
   const decoder = DECODERS[bytes[3]!];
   if (!decoder)
     throw new DecodeError('unknown_family', `decoding message: unknown family byte ${bytes[3]}`);

@@ -169,28 +169,25 @@ export function writeSpoolRecord(target: Buffer, offset: number, record: SpoolRe
   const start = offset + RECORD_HEADER;
   target[start] = record.familyId;
   target.writeDoubleBE(record.receivedAtMs, start + 1);
-  let o = start + 9;
-  const keyLength = target.write(
-    record.key,
-    o + 2,
-    Math.min(0xffff, target.length - o - 2),
-    'utf8',
-  );
-  target.writeUInt16BE(keyLength, o);
-  o += 2 + keyLength;
-  const peerLength = target.write(
-    record.peer,
-    o + 2,
-    Math.min(0xffff, target.length - o - 2),
-    'utf8',
-  );
-  target.writeUInt16BE(peerLength, o);
-  o += 2 + peerLength;
+  let o = writeShortText(target, start + 9, record.key);
+  o = writeShortText(target, o, record.peer);
   target.set(record.value, o);
   o += record.value.length;
   target.writeUInt32BE(o - start, offset);
   target.writeUInt32BE(crc32(target.subarray(start, o)), offset + 4);
   return o;
+}
+
+/** uint16 BE length | UTF-8 text cut at a character boundary to 65,535 bytes; the offset after it. */
+function writeShortText(target: Buffer, offset: number, text: string): number {
+  const length = target.write(
+    text,
+    offset + 2,
+    Math.min(0xffff, target.length - offset - 2),
+    'utf8',
+  );
+  target.writeUInt16BE(length, offset);
+  return offset + 2 + length;
 }
 
 /** One on-disk record in a buffer of its own. Pure. */

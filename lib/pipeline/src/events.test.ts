@@ -27,6 +27,20 @@ describe('newEventId', () => {
   });
 });
 
+describe('formatUuid', () => {
+  const id = parseUuid('0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b');
+  it('formats 16 bytes inside a larger buffer in place, the same as the bytes alone', () => {
+    const around = Buffer.concat([Buffer.from([1, 2, 3]), id, Buffer.from([4])]);
+    expect(formatUuid(around, 3)).toBe('0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b');
+    expect(formatUuid(new Uint8Array(around), 3)).toBe(formatUuid(id));
+  });
+  it('refuses a length other than 16, or an offset without 16 bytes after it', () => {
+    expect(() => formatUuid(id.subarray(1))).toThrow(TypeError);
+    expect(() => formatUuid(id, 1)).toThrow(TypeError);
+    expect(() => formatUuid(id, -1)).toThrow(TypeError);
+  });
+});
+
 describe('times', () => {
   it('converts 64-bit nanoseconds without precision loss', () => {
     const nanos = 1_790_000_000_123_456_789n; // beyond Number.MAX_SAFE_INTEGER

@@ -31,10 +31,20 @@ export function newEventId(nowMs: number = Date.now()): Buffer {
   return id;
 }
 
-/** The canonical 8-4-4-4-12 text of a 16-byte UUID. Throws TypeError on another length. */
-export function formatUuid(bytes: Uint8Array): string {
-  if (bytes.length !== 16) throw new TypeError(`a UUID has 16 bytes, not ${bytes.length}`);
-  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+/**
+ * The canonical 8-4-4-4-12 text of a 16-byte UUID: `bytes` itself, or its 16 bytes at `at` (read in
+ * place: the gateway formats ids inside received datagrams). Throws TypeError on another length.
+ */
+export function formatUuid(bytes: Uint8Array, at?: number): string {
+  if (at === undefined && bytes.length !== 16)
+    throw new TypeError(`a UUID has 16 bytes, not ${bytes.length}`);
+  const start = at ?? 0;
+  if (start < 0 || start + 16 > bytes.length)
+    throw new TypeError(`no 16-byte UUID at ${start} of ${bytes.length} bytes`);
+  const buf = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hex = buf.toString('hex', start, start + 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

@@ -1,4 +1,5 @@
 import { PermanentError } from '@vigil/pipeline/errors';
+import { formatUuid } from '@vigil/pipeline/events';
 import { FAMILIES, type Family } from '@vigil/schemas/families';
 import { PROTO_SOURCES } from '@vigil/schemas/sources';
 import { compileWalker, loadRoot, WireError, type Walker } from './wire.js';
@@ -159,12 +160,6 @@ const DECODERS: (FamilyDecoder | undefined)[] = (() => {
   return decoders;
 })();
 
-/** 16 bytes at `at` as a UUID, as formatUuid (@vigil/pipeline/events) writes it, without a copy. */
-function uuidText(buf: Buffer, at: number): string {
-  const hex = buf.toString('hex', at, at + 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /**
  * Bytes as UTF-8 text, by the function protobufjs' Buffer reader uses (Buffer's own utf8Slice
  * when Node has it, as it has since 0.x; it skips toString's argument checks, ~15% of a call).
@@ -191,7 +186,7 @@ const FIELDS: Fields = {
     const start = starts[slot]!;
     const end = ends[slot]!;
     if (start < 0 || end === start) return undefined;
-    return end - start === 16 ? uuidText(keyed, start) : keyed.toString('hex', start, end);
+    return end - start === 16 ? formatUuid(keyed, start) : keyed.toString('hex', start, end);
   },
 };
 
@@ -252,7 +247,7 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): GatewayEvent
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // A record without its key field still goes through, keyed by its own id: accepted, but unordered.
-  const key = decoder.key(FIELDS, decoder.slots) ?? uuidText(keyed, idAt);
+  const key = decoder.key(FIELDS, decoder.slots) ?? formatUuid(keyed, idAt);
   return new Accepted(family, bytes.subarray(TRANSPORT_HEADER_BYTES), key, keyed, idAt);
 }
 
@@ -276,7 +271,7 @@ class Accepted implements GatewayEvent {
     this.#idAt = idAt;
   }
   get eventId(): string {
-    return uuidText(this.#bytes, this.#idAt);
+    return formatUuid(this.#bytes, this.#idAt);
   }
 }
 

@@ -258,17 +258,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   function toSpool(records: Buffer): void {
     const refused = spool!.appendEncoded(records);
     if (refused.length > 0) {
-      const last = decodeSpoolPayload(refused[refused.length - 1]!);
-      drop(
-        'spool_full',
-        last?.peer ?? 'unknown',
-        `the spool is full (${config.spool.maxBytes} bytes)`,
-        refused.length,
-      );
-      for (const payload of refused) {
-        const record = decodeSpoolPayload(payload);
-        if (record) rememberSessionDrop(record);
-      }
+      const lost = refused.map(decodeSpoolPayload);
+      const peer = lost[lost.length - 1]?.peer ?? 'unknown';
+      drop('spool_full', peer, `the spool is full (${config.spool.maxBytes} bytes)`, lost.length);
+      for (const record of lost) if (record) rememberSessionDrop(record);
     }
     scheduleFlush();
   }

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { decodeFrame } from '@vigil/pipeline/codec';
 import { describe, expect, it } from 'vitest';
 import type { KafkaRecord, ProducerEvents, RecordProducer } from './producer.js';
-import { createPublisher, toKafkaRecords, unixNanoText, type PublishEvents } from './publish.js';
+import {
+  createPublisher,
+  routeTable,
+  toKafkaRecords,
+  unixNanoText,
+  type PublishEvents,
+} from './publish.js';
 import { openSpool, type Spool, type SpooledRecord } from './spool.js';
 import { until } from './testkit.js';
 
@@ -30,8 +36,8 @@ describe('toKafkaRecords', () => {
   it('re-frames the value unchanged with its family schema id and message index [0], keyed, with receipt headers, in spool order', () => {
     const { records, byTopic, unknown } = toKafkaRecords(
       [rec(1, 'h/preload/b/1', [1, 2, 3]), rec(2, 's1', [9]), rec(1, 'h/preload/b/2', [4])],
-      ids,
-      { topicPrefix: 't-', gatewayId: 'gw1' },
+      routeTable(ids, 't-'),
+      'gw1',
     );
     expect(unknown).toEqual([]);
     expect(records.map((r) => [r.topic, r.key])).toEqual([
@@ -57,10 +63,7 @@ describe('toKafkaRecords', () => {
   });
 
   it('returns records of a family without a schema id as unknown', () => {
-    const { records, unknown } = toKafkaRecords([rec(3, 'x', [1])], ids, {
-      topicPrefix: '',
-      gatewayId: 'g',
-    });
+    const { records, unknown } = toKafkaRecords([rec(3, 'x', [1])], routeTable(ids, ''), 'g');
     expect(records).toEqual([]);
     expect(unknown).toHaveLength(1);
   });

@@ -1,5 +1,5 @@
 import { encodeFrame } from '@vigil/pipeline/codec';
-import { familyByTransportId } from '@vigil/schemas/families';
+import { FAMILIES } from '@vigil/schemas/families';
 import type { MessageHeader } from '@confluentinc/kafka-javascript';
 import {
   ALL_BROKERS_DOWN,
@@ -39,28 +39,21 @@ interface Route {
   readonly prefix: Buffer;
 }
 
-/** Routes by transport byte, made once per set of schema ids and topic prefix. */
-const routeTables = new WeakMap<SchemaIds, Map<string, Map<number, Route | null>>>();
+/** Where each family's records go, by transport byte; a family without a schema id has none. */
+export type Routes = ReadonlyMap<number, Route>;
 
-function routeFor(familyId: number, schemaIds: SchemaIds, topicPrefix: string): Route | null {
-  let byPrefix = routeTables.get(schemaIds);
-  if (!byPrefix) routeTables.set(schemaIds, (byPrefix = new Map()));
-  let routes = byPrefix.get(topicPrefix);
-  if (!routes) byPrefix.set(topicPrefix, (routes = new Map()));
-  let route = routes.get(familyId);
-  if (route === undefined) {
-    const family = familyByTransportId(familyId);
-    const schemaId = schemaIds.get(familyId);
-    route =
-      family && schemaId !== undefined
-        ? {
-            topic: `${topicPrefix}${family.topic}`,
-            prefix: encodeFrame({ schemaId, messageIndexes: [0], payload: new Uint8Array(0) }),
-          }
-        : null;
-    routes.set(familyId, route);
+/** The routes for a set of schema ids, made once per publisher. Pure. */
+export function routeTable(schemaIds: SchemaIds, topicPrefix: string): Routes {
+  const routes = new Map<number, Route>();
+  for (const family of FAMILIES) {
+    const schemaId = schemaIds.get(family.transportId);
+    if (schemaId === undefined) continue;
+    routes.set(family.transportId, {
+      topic: `${topicPrefix}${family.topic}`,
+      prefix: encodeFrame({ schemaId, messageIndexes: [0], payload: new Uint8Array(0) }),
+    });
   }
-  return route;
+  return routes;
 }
 
 /** `{ peer }` header objects by peer: the same few senders over and over. */
@@ -79,25 +72,26 @@ function peerHeader(peer: string): MessageHeader {
 /**
  * Spooled records → Kafka records: the record value re-framed with the Confluent header (schema id
  * of its family, message index [0]), keyed, with received_at / peer / gateway_id headers, in spool
- * order. Records of a family without a schema id are returned in `unknown` (not sent). Pure (the
- * caches it keeps are of values derived from its arguments). The framed values of a batch share
- * one buffer: one allocation per batch, not per record.
+ * order. Records of a family without a route (no schema id) are returned in `unknown` (not sent).
+ * Pure but for the cache of `peer` header objects. The framed values of a batch share one buffer:
+ * one allocation per batch, not per record.
  */
 export function toKafkaRecords(
   records: readonly SpooledRecord[],
-  schemaIds: SchemaIds,
-  options: { readonly topicPrefix: string; readonly gatewayId: string },
+  routes: Routes,
+  gatewayId: string,
 ): { records: KafkaRecord[]; byTopic: Map<string, number>; unknown: SpooledRecord[] } {
   const out: KafkaRecord[] = [];
   const byTopic = new Map<string, number>();
   const unknown: SpooledRecord[] = [];
-  const gatewayHeader = { gateway_id: options.gatewayId };
+  const gatewayHeader = { gateway_id: gatewayId };
   let total = 0;
-  for (const record of records) total += record.value.length + 16;
+  for (const record of records)
+    total += (routes.get(record.familyId)?.prefix.length ?? 0) + record.value.length;
   const values = Buffer.allocUnsafe(total);
   let o = 0;
   for (const record of records) {
-    const route = routeFor(record.familyId, schemaIds, options.topicPrefix);
+    const route = routes.get(record.familyId);
     if (!route) {
       unknown.push(record);
       continue;
@@ -338,14 +332,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
   }
 
   async function loop(): Promise<void> {
-    let ids: SchemaIds | undefined;
+    let routes: Routes | undefined;
     while (!stopped) {
       if (failure) {
         await recover(failure);
         continue;
       }
       try {
-        ids ??= await options.schemaIds();
+        routes ??= routeTable(await options.schemaIds(), options.topicPrefix);
         if (!producer) {
           if (stopping && inflight.length === 0 && spool.stats().unreadBytes === 0) break;
           // Made and connected before the first event, not by it: connecting (metadata, then the
@@ -369,7 +363,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
           spool.stats().unreadBytes > 0
         ) {
           const batch = spool.read(options.batch.maxEvents, options.batch.maxBytes);
-          const { records, byTopic, unknown } = toKafkaRecords(batch.records, ids, options);
+          const { records, byTopic, unknown } = toKafkaRecords(
+            batch.records,
+            routes,
+            options.gatewayId,
+          );
           if (unknown.length > 0) options.events.unframable(unknown);
           const entry: InFlight = {
             batch,

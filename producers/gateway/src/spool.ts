@@ -446,28 +446,27 @@ export function openSpool(
   }
 
   function appendEncoded(records: Buffer): Buffer[] {
-    let count = 0;
-    for (let o = 0; o + RECORD_HEADER <= records.length; count++)
-      o += RECORD_HEADER + records.readUInt32BE(o);
     let accepted = records;
-    let refused: Buffer[] = [];
-    if (backlogBytes + records.length > config.maxBytes) {
-      // Full, or nearly: record by record, keeping those that still fit.
+    let count = 0;
+    const refused: Buffer[] = [];
+    if (backlogBytes + records.length <= config.maxBytes) {
+      for (let o = 0; o + RECORD_HEADER <= records.length; count++)
+        o += RECORD_HEADER + records.readUInt32BE(o);
+    } else {
+      // Full, or nearly: record by record, keeping those that still fit (drop newest).
       const kept: Buffer[] = [];
-      count = 0;
+      let room = config.maxBytes - backlogBytes;
       for (let o = 0; o + RECORD_HEADER <= records.length;) {
-        const whole = RECORD_HEADER + records.readUInt32BE(o);
-        const record = records.subarray(o, o + whole);
-        if (backlogBytes + whole <= config.maxBytes) {
-          kept.push(record);
-          backlogBytes += whole;
-          count++;
-        } else refused.push(record.subarray(RECORD_HEADER));
-        o += whole;
+        const end = o + RECORD_HEADER + records.readUInt32BE(o);
+        if (end - o <= room) {
+          kept.push(records.subarray(o, end));
+          room -= end - o;
+        } else refused.push(records.subarray(o + RECORD_HEADER, end));
+        o = end;
       }
-      accepted = kept.length === 1 ? kept[0]! : Buffer.concat(kept);
-      backlogBytes -= accepted.length;
-    } else refused = [];
+      count = kept.length;
+      accepted = Buffer.concat(kept);
+    }
     if (accepted.length === 0) return refused;
     pending.push(accepted);
     pendingBytes += accepted.length;

@@ -165,6 +165,7 @@ function readWithRelay(relay: string): void {
     return;
   }
   let bound = false;
+  let closing = false;
   let boundPort = data.port;
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -226,7 +227,6 @@ function readWithRelay(relay: string): void {
       readWithNode(boundPort);
     }
   });
-  let closing = false;
   close = () => {
     closing = true;
     // The relay reads what the socket still holds, writes it and exits: the pipe ends ('close').

@@ -244,7 +244,14 @@ describe('GNU screen inside vigil-rec', () => {
 
     // Detach with screen's own prefix key (C-a d), which goes through the recorder like any key.
     t.send('C-a', 'd');
-    const detached = await screenWith(t, '[detached from');
+    // screen prints its notice first, the recorded shell then draws its prompt: wait for both (the
+    // prompt alone is not enough, the one before `screen` may still be on the screen).
+    const detached = await waitFor('the prompt after the detach notice', () => {
+      const screen = t.screen();
+      const notice = screen.indexOf('[detached from');
+      return notice >= 0 && screen.indexOf('rec$', notice) >= 0 && screen;
+    });
+    expect(detached).toContain('[detached from');
     expect(detached).toContain('rec$');
     expect((await r.command(start)).exitStatus).toBe(0);
     expect(

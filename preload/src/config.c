@@ -632,16 +632,31 @@ int vg_config_load(struct vg_config *c, char *const *envp, int secure)
 {
     char text[VG_CONFIG_FILE_MAX];
 
-    return vg_config_load_with(c, envp, secure, text);
+    vg_config_load_with(c, envp, secure, text);
+    return vg_config_load_key(c);
 }
 
-int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
-                        char *text)
+int vg_config_load_key(struct vg_config *c)
+{
+    int rc = 0;
+
+    if (c->active && c->key_file != NULL && c->key_file[0] != '\0') {
+        rc = load_key(c);
+        VG_MARK("cfg_key");
+        if (rc != 0) {
+            /* No usable key: send unsigned rather than a bad MAC. */
+            c->key_len = 0;
+        }
+    }
+    return rc;
+}
+
+void vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
+                         char *text)
 {
     const char *path = VG_CONFIG_PATH;
     const char *values[N_KEYS];
     ssize_t n;
-    int rc = 0;
 
     memset(values, 0, sizeof(values));
     vg_config_defaults(c);
@@ -656,7 +671,7 @@ int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
 
         /* The cheapest exit: switched off, before touching any file. */
         if (active != NULL && parse_bool(active, &on) == 0 && !on) {
-            return 0;
+            return;
         }
         if (p != NULL && *p != '\0') {
             path = p;
@@ -671,15 +686,6 @@ int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
         apply_env(c, values);
     }
     VG_MARK("cfg_apply");
-    if (c->active && c->key_file != NULL && c->key_file[0] != '\0') {
-        rc = load_key(c);
-        VG_MARK("cfg_key");
-        if (rc != 0) {
-            /* No usable key: send unsigned rather than a bad MAC. */
-            c->key_len = 0;
-        }
-    }
-    return rc;
 }
 
 /*

@@ -55,6 +55,23 @@ struct state {
     int keep_short;
     const uint8_t *start_dg;
     size_t start_len;
+    /*
+     * The run-time rule's lazy case: a run the draw did not keep is only
+     * reported if it turns out long, so at start it records what cannot be
+     * read later (times, ids, cwd, the number of objects) and the exit
+     * handler collects the rest, only for a long run (see collect_start).
+     */
+    int lazy;
+    int argc;
+    char **argv;
+    char **envp;
+    uint64_t start_unix_ns;
+    uint32_t ppid;
+    /* In text: the executable (exe_len bytes), then cwd, if any. */
+    size_t exe_len;
+    const char *cwd;
+    size_t text_used;
+    uint8_t random[VG_RANDOM_BYTES];
     unsigned long long start_adds;
     size_t start_total;
     size_t start_objects;
@@ -292,6 +309,8 @@ struct scan {
     const uint8_t *exe_build_id;
     size_t exe_build_id_len;
     int at_end;
+    /* Lazy start at exit: only the first limit objects (0: all). */
+    size_t limit;
     size_t base_at;
     /* glibc's __x86_get_cpuid_feature_leaf, when libc has it (2.33+). */
     const void *cpu_leaf;
@@ -361,7 +380,10 @@ static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
     struct scan *s = p;
     const char *name = info->dlpi_name != NULL ? info->dlpi_name : "";
 
-    if (s->seen == 0 &&
+    if (s->limit != 0 && s->seen == s->limit) {
+        return 1; /* the rest was dlopened after start */
+    }
+    if (s->seen == 0 && s->limit == 0 &&
         size >= offsetof(struct dl_phdr_info, dlpi_subs)) {
         st.start_adds = info->dlpi_adds;
     }
@@ -385,6 +407,19 @@ static int on_start_object(struct dl_phdr_info *info, size_t size, void *p)
         s->dropped++;
     }
     s->seen++;
+    return 0;
+}
+
+/* The lazy start: how many objects are mapped, and the dlopen count. */
+static int count_start_object(struct dl_phdr_info *info, size_t size,
+                              void *p)
+{
+    size_t *n = p;
+
+    if (*n == 0 && size >= offsetof(struct dl_phdr_info, dlpi_subs)) {
+        st.start_adds = info->dlpi_adds;
+    }
+    ++*n;
     return 0;
 }
 
@@ -438,6 +473,134 @@ static void sign_with_config(struct vg_envelope *env)
     env->key_len = cfg.key_len;
 }
 
+/*
+ * Collects and encodes the start record into out, from what vg_init
+ * recorded (times, ids, argv, cwd, ...) plus what it reads now: the job and
+ * module variables, cgroup, boot id, objects and their notes, host. Called
+ * by the constructor, or by the exit handler for a long lazy run, then with
+ * limit = the number of objects mapped at start, so that objects dlopened
+ * since are left to the end record.
+ */
+static int collect_start(size_t limit, struct vg_datagram *dg)
+{
+    struct vg_envelope env;
+    struct vg_start s;
+    struct utsname uts;
+    struct scan scan;
+    char boot_text[40];
+    size_t i;
+    int rc;
+
+    /* Read only now: a lazy run left out never signs anything. */
+    rc = vg_config_load_key(&cfg);
+    if (rc != 0) {
+        debug("key file unusable, sending unsigned; error", rc);
+    }
+    memset(&s, 0, sizeof(s));
+    s.pid = (uint32_t)st.pid;
+    s.ppid = st.ppid;
+    s.uid = (uint32_t)getauxval(AT_UID);
+    s.gid = (uint32_t)getauxval(AT_GID);
+    s.euid = (uint32_t)getauxval(AT_EUID);
+    s.egid = (uint32_t)getauxval(AT_EGID);
+    s.executable = st.exe_len > 0 ? text : NULL;
+    s.argc = st.argc;
+    s.argv = st.argv;
+    s.envp = st.envp;
+    s.cwd = st.cwd;
+    /*
+     * The job variables of every scheduler and the module variables in one
+     * pass over the environment (which can hold hundreds of entries).
+     */
+    {
+        const char *names[3 * VG_LIST_MAX + 2];
+        const char *values[3 * VG_LIST_MAX + 2];
+        size_t n = 0;
+
+        for (i = 0; i < cfg.n_jobs; i++) {
+            names[n++] = cfg.jobs[i].id;
+            names[n++] = cfg.jobs[i].step;
+            names[n++] = cfg.jobs[i].array;
+        }
+        names[n++] = "LOADEDMODULES";
+        names[n++] = "_LMFILES_";
+        vg_env_get_many(st.envp, names, n, values);
+        for (i = 0; i < cfg.n_jobs; i++) {
+            const char *id = values[3 * i];
+
+            if (id != NULL && *id != '\0') {
+                s.job_scheduler = cfg.jobs[i].scheduler;
+                s.job_id = id;
+                s.job_step = values[3 * i + 1];
+                s.job_array = values[3 * i + 2];
+                break;
+            }
+        }
+        s.loaded_modules = values[n - 2];
+        s.module_files = values[n - 1];
+    }
+    VG_MARK("env");
+    s.cgroup = read_cgroup(text + st.text_used, VG_VALUE_MAX + 1);
+    VG_MARK("cgroup");
+    s.has_boot_id = read_boot_id(boot_text, s.boot_id);
+    VG_MARK("boot_id");
+    if (!s.has_boot_id) {
+        memcpy(boot_text, "unknown", 8);
+    }
+    memset(&scan, 0, sizeof(scan));
+    scan.limit = limit;
+    dl_iterate_phdr(on_start_object, &scan);
+    if (limit == 0) {
+        st.start_total = scan.seen;
+    }
+    st.start_objects = scan.n;
+    s.objects = objects;
+    s.n_objects = scan.n;
+    s.objects_dropped = scan.dropped;
+    s.build_id = scan.exe_build_id;
+    s.build_id_len = scan.exe_build_id_len;
+#if defined(__x86_64__)
+    use_sha_extensions(scan.cpu_leaf);
+#endif
+    VG_MARK("objects");
+
+    if (vg_uname(&uts) == 0) {
+        memcpy(st.host, uts.nodename, sizeof(st.host));
+    }
+    {
+        /* "preload/<boot id>/<pid>" without stdio. */
+        char num[16];
+        int k = (int)sizeof(num);
+        unsigned long pid = (unsigned long)s.pid;
+        size_t len = 0;
+
+        do {
+            num[--k] = (char)('0' + pid % 10);
+            pid /= 10;
+        } while (pid > 0);
+        memcpy(st.producer, "preload/", 8);
+        len = 8;
+        memcpy(st.producer + len, boot_text, strlen(boot_text));
+        len += strlen(boot_text);
+        st.producer[len++] = '/';
+        memcpy(st.producer + len, num + k, sizeof(num) - (size_t)k);
+        len += sizeof(num) - (size_t)k;
+        st.producer[len] = '\0';
+    }
+    VG_MARK("uname_producer");
+    memset(&env, 0, sizeof(env));
+    env.time_unix_nano = st.start_unix_ns;
+    vg_uuid7(env.event_id, env.time_unix_nano / 1000000u, st.random);
+    memcpy(st.end_random, st.random + 10, 10);
+    memcpy(st.start_id, env.event_id, 16);
+    st.sequence = 1;
+    env.sequence = st.sequence;
+    sign_with_config(&env);
+    rc = vg_encode_start(&env, &s, &cfg, out, dg);
+    VG_MARK("encode");
+    return rc;
+}
+
 static void vg_on_exit(int status, void *arg)
 {
     int saved = errno;
@@ -471,6 +634,14 @@ static void vg_on_exit(int status, void *arg)
                 return;
             }
             e.sample_weight *= cfg.short_every;
+        }
+        if (st.lazy) {
+            /* A long run: the rest of its start is collected now. */
+            struct vg_datagram start;
+
+            rc = collect_start(st.start_total, &start);
+            st.start_dg = rc == 0 ? start.p : NULL;
+            st.start_len = rc == 0 ? start.len : 0;
         }
         rc = st.start_len > 0
                  ? vg_send(&cfg.collector, st.start_dg, st.start_len)
@@ -516,26 +687,15 @@ static void vg_on_exit(int status, void *arg)
 static void vg_init(int argc, char **argv, char **envp)
 {
     int saved = errno;
-    struct vg_envelope env;
-    struct vg_start s;
     struct vg_datagram dg;
-    struct utsname uts;
-    struct scan scan;
-    char boot_text[40];
-    uint8_t random[VG_RANDOM_BYTES];
-    char *cwd;
+    uid_t uid;
     ssize_t n;
-    size_t used;
-    size_t i;
+    char *cwd;
     int rc;
 
     VG_MARK("begin");
     /* out is free until the start record: the config file is read there. */
-    rc = vg_config_load_with(&cfg, envp, getauxval(AT_SECURE) != 0,
-                             (char *)out);
-    if (rc != 0) {
-        debug("key file unusable, sending unsigned; error", rc);
-    }
+    vg_config_load_with(&cfg, envp, getauxval(AT_SECURE) != 0, (char *)out);
     if (!cfg.active || cfg.collector.family == 0) {
         debug(cfg.active ? "no usable collector, not tracking" : "inactive",
               0);
@@ -543,147 +703,74 @@ static void vg_init(int argc, char **argv, char **envp)
         return;
     }
     VG_MARK("config");
-    memset(&s, 0, sizeof(s));
     /* The kernel put the ids in the auxiliary vector: no system calls. */
-    s.uid = (uint32_t)getauxval(AT_UID);
-    s.pid = (uint32_t)vg_getpid();
+    uid = (uid_t)getauxval(AT_UID);
+    st.pid = (pid_t)vg_getpid();
     n = vg_readlink("/proc/self/exe", text, PATH_MAX - 1);
-    text[n > 0 ? n : 0] = '\0';
-    used = (size_t)(n > 0 ? n : 0) + 1;
+    st.exe_len = (size_t)(n > 0 ? n : 0);
+    text[st.exe_len] = '\0';
+    st.text_used = st.exe_len + 1;
     VG_MARK("exe");
-    st.weight = wanted((uid_t)s.uid, text, (pid_t)s.pid);
+    st.weight = wanted(uid, text, st.pid);
     if (st.weight == 0) {
-        debug("filtered out, pid", (long)s.pid);
+        debug("filtered out, pid", (long)st.pid);
         errno = saved;
         return;
     }
-    memset(&env, 0, sizeof(env));
-    env.time_unix_nano = now_ns(CLOCK_REALTIME);
+    st.start_unix_ns = now_ns(CLOCK_REALTIME);
     st.start_mono_ns = now_ns(CLOCK_MONOTONIC);
-    st.pid = (pid_t)s.pid;
-    s.ppid = (uint32_t)vg_getppid();
-    s.gid = (uint32_t)getauxval(AT_GID);
-    s.euid = (uint32_t)getauxval(AT_EUID);
-    s.egid = (uint32_t)getauxval(AT_EGID);
-    s.executable = n > 0 ? text : NULL;
-    s.argc = argc;
-    s.argv = argv;
-    s.envp = envp;
-    cwd = vg_getcwd(text + used, PATH_MAX);
-    s.cwd = cwd;
+    st.ppid = (uint32_t)vg_getppid();
+    st.argc = argc;
+    st.argv = argv;
+    st.envp = envp;
+    cwd = vg_getcwd(text + st.text_used, PATH_MAX);
+    st.cwd = cwd;
     if (cwd != NULL) {
-        used += strlen(cwd) + 1;
+        st.text_used += strlen(cwd) + 1;
     }
-    /*
-     * The job variables of every scheduler and the module variables in one
-     * pass over the environment (which can hold hundreds of entries).
-     */
-    {
-        const char *names[3 * VG_LIST_MAX + 2];
-        const char *values[3 * VG_LIST_MAX + 2];
-        size_t n = 0;
-
-        for (i = 0; i < cfg.n_jobs; i++) {
-            names[n++] = cfg.jobs[i].id;
-            names[n++] = cfg.jobs[i].step;
-            names[n++] = cfg.jobs[i].array;
-        }
-        names[n++] = "LOADEDMODULES";
-        names[n++] = "_LMFILES_";
-        vg_env_get_many(envp, names, n, values);
-        for (i = 0; i < cfg.n_jobs; i++) {
-            const char *id = values[3 * i];
-
-            if (id != NULL && *id != '\0') {
-                s.job_scheduler = cfg.jobs[i].scheduler;
-                s.job_id = id;
-                s.job_step = values[3 * i + 1];
-                s.job_array = values[3 * i + 2];
-                break;
-            }
-        }
-        s.loaded_modules = values[n - 2];
-        s.module_files = values[n - 1];
-    }
-    VG_MARK("clocks_cwd_env");
-    s.cgroup = read_cgroup(text + used, VG_VALUE_MAX + 1);
-    VG_MARK("cgroup");
-    s.has_boot_id = read_boot_id(boot_text, s.boot_id);
-    VG_MARK("boot_id");
-    if (!s.has_boot_id) {
-        memcpy(boot_text, "unknown", 8);
-    }
-    memset(&scan, 0, sizeof(scan));
-    dl_iterate_phdr(on_start_object, &scan);
-    st.start_total = scan.seen;
-    st.start_objects = scan.n;
-    s.objects = objects;
-    s.n_objects = scan.n;
-    s.objects_dropped = scan.dropped;
-    s.build_id = scan.exe_build_id;
-    s.build_id_len = scan.exe_build_id_len;
-#if defined(__x86_64__)
-    use_sha_extensions(scan.cpu_leaf);
-#endif
-    VG_MARK("objects");
-
-    if (vg_uname(&uts) == 0) {
-        memcpy(st.host, uts.nodename, sizeof(st.host));
-    }
-    {
-        /* "preload/<boot id>/<pid>" without stdio. */
-        char num[16];
-        int k = (int)sizeof(num);
-        unsigned long pid = (unsigned long)s.pid;
-        size_t len = 0;
-
-        do {
-            num[--k] = (char)('0' + pid % 10);
-            pid /= 10;
-        } while (pid > 0);
-        memcpy(st.producer, "preload/", 8);
-        len = 8;
-        memcpy(st.producer + len, boot_text, strlen(boot_text));
-        len += strlen(boot_text);
-        st.producer[len++] = '/';
-        memcpy(st.producer + len, num + k, sizeof(num) - (size_t)k);
-        len += sizeof(num) - (size_t)k;
-        st.producer[len] = '\0';
-    }
-    VG_MARK("uname_producer");
-    draw_random(random, env.time_unix_nano);
-    VG_MARK("random");
-    vg_uuid7(env.event_id, env.time_unix_nano / 1000000u, random);
-    memcpy(st.end_random, random + 10, 10);
-    memcpy(st.start_id, env.event_id, 16);
-    st.sequence = 1;
-    env.sequence = st.sequence;
-    sign_with_config(&env);
-    rc = vg_encode_start(&env, &s, &cfg, out, &dg);
-    VG_MARK("encode");
-    if (rc == 0 && cfg.short_run.n > 0 && has_prefix(&cfg.short_run, text)) {
-        /*
-         * Held in out (nothing else writes there before the exit handler)
-         * and sent by it, or not at all for a short run left out. One in
-         * short_every short runs is kept, drawn from the random bits.
-         */
-        st.deferred = 1;
+    draw_random(st.random, st.start_unix_ns);
+    VG_MARK("clocks_cwd_random");
+    st.deferred = cfg.short_run.n > 0 && has_prefix(&cfg.short_run, text);
+    if (st.deferred) {
+        /* One in short_every short runs is kept, drawn now. */
         st.keep_short =
-            ((uint32_t)random[20] | (uint32_t)random[21] << 8 |
-             (uint32_t)random[22] << 16 | (uint32_t)random[23] << 24) %
+            ((uint32_t)st.random[20] | (uint32_t)st.random[21] << 8 |
+             (uint32_t)st.random[22] << 16 | (uint32_t)st.random[23] << 24) %
                 cfg.short_every ==
             0;
-        st.start_dg = dg.p;
-        st.start_len = dg.len;
-        debug("deferred start, bytes", (long)dg.len);
-    } else {
-        if (rc == 0) {
-            rc = vg_send(&cfg.collector, dg.p, dg.len);
-        }
-        debug(rc == 0 ? "sent start, bytes" : "dropped start, error",
-              rc == 0 ? (long)dg.len : rc);
     }
-    VG_MARK("send");
+    if (st.deferred && !st.keep_short) {
+        /*
+         * Reported only if the run turns out long: the exit handler
+         * collects the rest then, so a short run left out pays for none
+         * of it. The objects mapped now are counted, so that those
+         * dlopened later are still told apart.
+         */
+        size_t objects_now = 0;
+
+        st.lazy = 1;
+        dl_iterate_phdr(count_start_object, &objects_now);
+        st.start_total = objects_now;
+        debug("start collected at exit if long, pid", (long)st.pid);
+    } else {
+        rc = collect_start(0, &dg);
+        if (rc == 0 && st.deferred) {
+            /*
+             * Held in out (nothing else writes there before the exit
+             * handler) and sent by it.
+             */
+            st.start_dg = dg.p;
+            st.start_len = dg.len;
+            debug("deferred start, bytes", (long)dg.len);
+        } else {
+            if (rc == 0) {
+                rc = vg_send(&cfg.collector, dg.p, dg.len);
+            }
+            debug(rc == 0 ? "sent start, bytes" : "dropped start, error",
+                  rc == 0 ? (long)dg.len : rc);
+        }
+        VG_MARK("send");
+    }
     /* The end record is wanted even when the start was dropped. */
     st.tracking = 1;
     if (on_exit(vg_on_exit, NULL) != 0) {

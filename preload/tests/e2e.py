@@ -433,6 +433,37 @@ def case_sampling(key_file):
           ev[1].end is not None and ev[1].end.num(10) == 0 and
           all(e.mac_ok() for e in ev),
           "run-time rule: a run longer than short_ms is reported")
+    # That run was not drawn, so its start was collected at exit (the lazy
+    # case): still timed at start, linked, and with the same fields.
+    if len(ev) == 2 and ev[0].start is not None and ev[1].end is not None:
+        s, e = ev
+        check(e.time - s.time >= 50 * 10**6 and s.sequence == 1 and
+              e.sequence == 2 and e.end.one(2) == s.event_id and
+              s.start.one(7) == os.path.realpath(PROG).encode() and
+              s.start.many(8) == [PROG.encode(), b"sleep", b"50"] and
+              s.start.one(9) == os.getcwd().encode() and
+              any(b"libc.so" in o["path"] for o in objects(s.start, 16)),
+              "lazy start: start time, sequence, link, exe, argv, cwd and "
+              "objects as for any start")
+    # short_ms 0: every run is long, every start collected at exit.
+    env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
+                   VIGIL_SHORT_MS="0", VIGIL_SHORT_EVERY="1000000")
+    p = run([PROG, "chdir", "/"], env)
+    ev = r.drain()
+    check(p.returncode == 0 and len(starts(ev)) == 1 and
+          starts(ev)[0].start.one(9) == os.getcwd().encode(),
+          "lazy start: the working directory is the one at start, not at "
+          "exit")
+    lib = os.path.join(BUILD, "sign", "libhello.so")
+    p = run([PROG, "dlopen", lib], env)
+    ev = r.drain()
+    st_objs = objects(starts(ev)[0].start, 16) if starts(ev) else []
+    dl = objects(ends(ev)[0].end, 8) if ends(ev) else []
+    check(p.returncode == 0 and st_objs and
+          all(o["path"] != lib.encode() for o in st_objs) and
+          [o["path"] for o in dl] == [lib.encode()] and dl[0]["dlopened"],
+          "lazy start: an object dlopened during the run is reported by "
+          "the end record only")
     # A forked child never sends the parent's held start.
     env = base_env(r.collector, key_file, VIGIL_SHORT=prefix,
                    VIGIL_SHORT_MS="60000", VIGIL_SHORT_EVERY="1")

@@ -166,6 +166,10 @@ int main(int argc, char **argv)
 
         return h != NULL ? 0 : 1;
     }
+    if (strcmp(mode, "chdir") == 0 && argc > 2) {
+        /* The start record must report the directory at start. */
+        return chdir(argv[2]) == 0 ? 0 : 1;
+    }
     if (strcmp(mode, "_exit") == 0) {
         _exit(4);
     }

@@ -117,13 +117,21 @@ int vg_config_apply_text(struct vg_config *c, const char *text, size_t n);
 int vg_config_load(struct vg_config *c, char *const *envp, int secure);
 
 /**
- * vg_config_load reading the file into scratch (at least
- * VG_CONFIG_FILE_MAX bytes, clobbered) instead of 8 KB of stack: the
- * library passes its output buffer, whose page it touches anyway, and
- * saves a stack page fault per process.
+ * vg_config_load without the key file, reading the config file into
+ * scratch (at least VG_CONFIG_FILE_MAX bytes, clobbered) instead of 8 KB of
+ * stack: the library passes its output buffer, whose page it touches
+ * anyway, and saves a stack page fault per process. The library reads the
+ * key with vg_config_load_key only once it knows it will sign something.
  */
-int vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
-                        char *scratch);
+void vg_config_load_with(struct vg_config *c, char *const *envp, int secure,
+                         char *scratch);
+
+/**
+ * Reads the key file named by the config (if any, and tracking is active).
+ * Returns 0, or -errno (then key_len is 0: events go unsigned rather than
+ * carry a bad MAC).
+ */
+int vg_config_load_key(struct vg_config *c);
 
 /**
  * Parses a collector: "udp://<IPv4>:<port>", "udp://[<IPv6>]:<port>" or

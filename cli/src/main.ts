@@ -7,6 +7,7 @@ import { registerWorkerCommand } from './commands/worker.js';
 import { registerRecCommand } from './commands/rec.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerKibanaCommand } from './commands/kibana.js';
+import { registerSignCommand } from './commands/sign.js';
 
 /**
  * `vigil`: one program whose subcommands start every part of Vigil. Each subcommand reads the
@@ -29,6 +30,7 @@ registerWorkerCommand(program);
 registerRecCommand(program);
 registerGatewayCommand(program);
 registerKibanaCommand(program);
+registerSignCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (a missing Java, a port in use) carry a message meant for the user.

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   bufferSource,
@@ -12,6 +11,7 @@ import {
   readElfNotesOfFile,
   WATERMARK_NOTE_TYPE,
 } from './elf-notes.js';
+import { buildSignedBinaries, preloadDir } from './testing/signed-binaries.js';
 
 /**
  * The note reader on the preload's real signed binaries (build/sign: a program, a program whose
@@ -20,9 +20,9 @@ import {
  * copies: every outcome is a result or an ElfError.
  */
 
-const preload = dirname(createRequire(import.meta.url).resolve('@vigil/preload/package.json'));
-const sign = join(preload, 'build', 'sign');
+const preload = preloadDir;
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-elf-notes-'));
+let sign = '';
 
 interface SignJson {
   watermarkId: string;
@@ -48,8 +48,7 @@ function readelf(path: string) {
 }
 
 beforeAll(() => {
-  // The same make target the preload's e2e tests use; a no-op when up to date.
-  execFileSync('make', ['-s', '-C', preload, 'build/sign/stamp'], { stdio: 'inherit' });
+  sign = buildSignedBinaries(join(tmp, 'build'));
 }, 120_000);
 
 describe('the preload build/sign binaries', () => {

@@ -125,8 +125,9 @@ async function publishAll(
   const codec = createEventCodec(createSchemaRegistryClient({ url: config.registryUrl }));
   await codec.register([WATERMARK_EVENT]);
   const kafka = createKafka(kafkaConfigOfSigner(config));
+  // One partition, as the verify worker creates it when it starts first: the registry is small.
   await ensureTopics(kafka, [
-    { topic: config.topic, numPartitions: 3, replicationFactor: 1, cleanupPolicy: 'compact' },
+    { topic: config.topic, numPartitions: 1, replicationFactor: 1, cleanupPolicy: 'compact' },
   ]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -30,6 +30,7 @@ import {
   runSignRegister,
   type SignRunOptions,
 } from './run.js';
+import { buildSignedBinaries } from './testing/signed-binaries.js';
 
 /**
  * `vigil sign` against the real Kafka and registry: a C program and a shared library (with two
@@ -41,7 +42,7 @@ import {
 const KEY = Buffer.alloc(32, 0x3c);
 const KEY_ID = 'site-test';
 const require = createRequire(import.meta.url);
-const preload = dirname(require.resolve('@vigil/preload/package.json'));
+let sign = '';
 const verifyMain = join(dirname(require.resolve('@vigil/verify/package.json')), 'dist', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'vigil-sign-int-'));
 
@@ -80,7 +81,7 @@ beforeAll(async () => {
     '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n',
   );
   writeFileSync(join(dir, 'lib.c'), 'int answer(void) { return 42; }\n');
-  execFileSync('make', ['-s', '-C', preload, 'build/sign/stamp'], { stdio: 'inherit' });
+  sign = buildSignedBinaries(join(dir, 'build'));
 }, 600_000);
 
 afterAll(() => {
@@ -167,7 +168,7 @@ describe('vigil sign, end to end', () => {
 
   it('register refuses a file without the watermark, and one with another watermark', async () => {
     const expected = await expectedOfWatermarkFile(join(dir, 'wm.json'));
-    for (const file of [join(preload, 'build', 'sign', 'plain'), linked[0]!.path]) {
+    for (const file of [join(sign, 'plain'), linked[0]!.path]) {
       const refused = runSignRegister({ ...options, expected, files: [file] });
       await expect(refused).rejects.toBeInstanceOf(WatermarkError);
       await expect(refused).rejects.toThrow(/does not carry watermark .*; not registered/);
@@ -247,8 +248,8 @@ describe('vigil sign, end to end', () => {
         signingKey: { keyId: KEY_ID, key: Buffer.alloc(32, 0x99) },
       });
       await forged.publish(
-        await prepareRegistration(join(preload, 'build', 'sign', 'hello'), {
-          id: (await readElfNotesOfFile(join(preload, 'build', 'sign', 'hello'))).watermarks[0]!.id,
+        await prepareRegistration(join(sign, 'hello'), {
+          id: (await readElfNotesOfFile(join(sign, 'hello'))).watermarks[0]!.id,
         }),
       );
     } finally {

@@ -1,11 +1,74 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { secret } from '@vigil/config/config';
+import type { KafkaConfig } from './kafka.js';
 
 /**
  * The config blocks every worker shares, so `kafka`, `batch`, `retry`, `deadLetter`, `health` and
  * `drainTimeoutMs` mean the same in every worker's section. A worker's schema is
  * `z.strictObject({ ...workerConfigShape({ name, inputTopics }), ...its own keys })`.
  */
+
+/**
+ * How a client reaches the brokers securely: the same keys in the workers' `kafka` block and in
+ * every other Kafka client's (`vigil sign`). Spread into a z.strictObject, with `saslTogether`.
+ */
+export const kafkaSecurityShape = {
+  tls: z.boolean().default(false).describe('TLS to the brokers (certificates always verified).'),
+  tlsCaFile: z
+    .string()
+    .optional()
+    .describe("PEM file of the CA that signed the brokers' certificates."),
+  saslMechanism: z
+    .enum(['scram-sha-256', 'scram-sha-512'])
+    .optional()
+    .describe('SASL mechanism, when the brokers need one.'),
+  saslUsername: z.string().optional().describe('SASL user name.'),
+  saslPassword: secret(z.string()).optional().describe('SASL password (secret).'),
+};
+
+/** The settings of kafkaSecurityShape plus the brokers and the client id. */
+export interface KafkaConnectionSettings {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly tls: boolean;
+  readonly tlsCaFile?: string | undefined;
+  readonly saslMechanism?: 'scram-sha-256' | 'scram-sha-512' | undefined;
+  readonly saslUsername?: string | undefined;
+  readonly saslPassword?: string | undefined;
+}
+
+/** The refinement that goes with kafkaSecurityShape: `.refine(...saslTogether)`. */
+export const saslTogether = [
+  (k: { saslMechanism?: unknown; saslUsername?: unknown }) =>
+    (k.saslMechanism === undefined) === (k.saslUsername === undefined),
+  { message: 'saslMechanism and saslUsername go together: set both or neither' },
+] as const;
+
+/** The client config of those settings (certificates always verified); reads the CA file. */
+export function kafkaClientConfig(k: KafkaConnectionSettings): KafkaConfig {
+  return {
+    brokers: [...k.brokers],
+    clientId: k.clientId,
+    ...(k.tls
+      ? {
+          tls: {
+            rejectUnauthorized: true,
+            ...(k.tlsCaFile ? { ca: readFileSync(k.tlsCaFile, 'utf8') } : {}),
+          },
+        }
+      : {}),
+    ...(k.saslMechanism && k.saslUsername
+      ? {
+          sasl: {
+            mechanism: k.saslMechanism,
+            username: k.saslUsername,
+            password: k.saslPassword ?? '',
+          },
+        }
+      : {}),
+  };
+}
 
 /** Connection to the brokers and the consumer group. */
 export function kafkaBlock(defaults: {
@@ -56,28 +119,13 @@ export function kafkaBlock(defaults: {
         .min(1)
         .default(1)
         .describe('Partitions whose batches are processed at the same time.'),
-      tls: z
-        .boolean()
-        .default(false)
-        .describe('TLS to the brokers (certificates always verified).'),
-      tlsCaFile: z
-        .string()
-        .optional()
-        .describe("PEM file of the CA that signed the brokers' certificates."),
-      saslMechanism: z
-        .enum(['scram-sha-256', 'scram-sha-512'])
-        .optional()
-        .describe('SASL mechanism, when the brokers need one.'),
-      saslUsername: z.string().optional().describe('SASL user name.'),
-      saslPassword: secret(z.string()).optional().describe('SASL password (secret).'),
+      ...kafkaSecurityShape,
     })
     .refine((k) => k.sessionTimeoutMs >= 3 * k.heartbeatIntervalMs, {
       message:
         'heartbeatIntervalMs must be at most a third of sessionTimeoutMs: lower it or raise sessionTimeoutMs',
     })
-    .refine((k) => (k.saslMechanism === undefined) === (k.saslUsername === undefined), {
-      message: 'saslMechanism and saslUsername go together: set both or neither',
-    })
+    .refine(...saslTogether)
     .prefault({});
 }
 

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
 import { loadConfig } from '@vigil/config/config';
 import { chunkEvents, eventBytes } from './batch.js';
-import type { WorkerConfig } from './config-blocks.js';
+import { kafkaClientConfig, type WorkerConfig } from './config-blocks.js';
 import {
   createKafkajsClient,
   type BatchControl,
@@ -123,28 +122,7 @@ export function reportDeadLettered(
 
 /** The KafkaConfig of the shared `kafka` block; reads the CA file (the first I/O). */
 export function kafkaConfigOf(config: WorkerConfig): KafkaConfig {
-  const k = config.kafka;
-  return {
-    brokers: k.brokers,
-    clientId: k.clientId,
-    ...(k.tls
-      ? {
-          tls: {
-            rejectUnauthorized: true,
-            ...(k.tlsCaFile ? { ca: readFileSync(k.tlsCaFile, 'utf8') } : {}),
-          },
-        }
-      : {}),
-    ...(k.saslMechanism && k.saslUsername
-      ? {
-          sasl: {
-            mechanism: k.saslMechanism,
-            username: k.saslUsername,
-            password: k.saslPassword ?? '',
-          },
-        }
-      : {}),
-  };
+  return kafkaClientConfig(config.kafka);
 }
 
 /** Loads and validates the config; throws ConfigError listing every problem. No other I/O. */

@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { configTable, loadConfig, redactSecrets, secret } from '@vigil/config/config';
-import { registryUrlKey } from '@vigil/pipeline/config';
+import { configTable, loadConfig, redactSecrets } from '@vigil/config/config';
+import {
+  kafkaClientConfig,
+  kafkaSecurityShape,
+  registryUrlKey,
+  saslTogether,
+} from '@vigil/pipeline/config';
 import type { KafkaConfig } from '@vigil/pipeline/kafka';
 
 /**
@@ -23,24 +27,9 @@ export const signerSchema = z
           .min(1)
           .default('vigil-signer')
           .describe('Client id sent to the brokers.'),
-        tls: z
-          .boolean()
-          .default(false)
-          .describe('TLS to the brokers (certificates always verified).'),
-        tlsCaFile: z
-          .string()
-          .optional()
-          .describe("PEM file of the CA that signed the brokers' certificates."),
-        saslMechanism: z
-          .enum(['scram-sha-256', 'scram-sha-512'])
-          .optional()
-          .describe('SASL mechanism, when the brokers need one.'),
-        saslUsername: z.string().optional().describe('SASL user name.'),
-        saslPassword: secret(z.string()).optional().describe('SASL password (secret).'),
+        ...kafkaSecurityShape,
       })
-      .refine((k) => (k.saslMechanism === undefined) === (k.saslUsername === undefined), {
-        message: 'saslMechanism and saslUsername go together: set both or neither',
-      })
+      .refine(...saslTogether)
       .prefault({}),
     registryUrl: registryUrlKey(' where the WatermarkEvent schema is registered.'),
     topic: z
@@ -111,28 +100,7 @@ export function signerConfigTable(): string {
   return configTable(signerSchema, { section: CONFIG_SECTION, envPrefix: ENV_PREFIX });
 }
 
-/** The KafkaConfig of the `kafka` block, as the workers' kafkaConfigOf builds it; reads the CA file. */
+/** The KafkaConfig of the `kafka` block, as the workers build theirs; reads the CA file. */
 export function kafkaConfigOfSigner(config: SignerConfig): KafkaConfig {
-  const k = config.kafka;
-  return {
-    brokers: k.brokers,
-    clientId: k.clientId,
-    ...(k.tls
-      ? {
-          tls: {
-            rejectUnauthorized: true,
-            ...(k.tlsCaFile ? { ca: readFileSync(k.tlsCaFile, 'utf8') } : {}),
-          },
-        }
-      : {}),
-    ...(k.saslMechanism && k.saslUsername
-      ? {
-          sasl: {
-            mechanism: k.saslMechanism,
-            username: k.saslUsername,
-            password: k.saslPassword ?? '',
-          },
-        }
-      : {}),
-  };
+  return kafkaClientConfig(config.kafka);
 }

@@ -664,6 +664,31 @@ def case_dlopen_and_watermarks(key_file):
               (prog, "none" if want_exe is None else "found"))
 
 
+def case_sign_arguments():
+    """vigil-sign refuses values that would break the note or its JSON line
+    (exit 2, nothing written), and accepts a plain one."""
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "tools", "vigil-sign")
+    d = tempfile.mkdtemp()
+    out = os.path.join(d, "wm.o")
+    refused = []
+    for bad in ("two\nlines", "tab\there", 'quo"te', "back\\slash"):
+        p = subprocess.run(["sh", tool, "--package", bad, "--version", "1",
+                            "--out", out], capture_output=True)
+        refused.append(p.returncode == 2 and p.stdout == b"" and
+                       not os.path.exists(out))
+    check(all(refused), "vigil-sign: newline, tab, quote and backslash "
+          "refused with status 2, nothing written: %r" % refused)
+    p = subprocess.run(["sh", tool, "--package", "ok-1.2", "--version", "1",
+                        "--out", out], capture_output=True)
+    check(p.returncode == 0 and os.path.exists(out) and
+          b'"package":"ok-1.2"' in p.stdout, "vigil-sign: a plain value "
+          "writes the object and its JSON line")
+    if os.path.exists(out):
+        os.unlink(out)
+    os.rmdir(d)
+
+
 def case_python(key_file):
     r = Receiver()
     p = run(["python3", "-c", "pass"], base_env(r.collector, key_file))
@@ -690,6 +715,7 @@ def main():
         case_many_objects(key_file)
         case_dlopen_and_watermarks(key_file)
         case_python(key_file)
+        case_sign_arguments()
     finally:
         os.unlink(key_file)
         os.rmdir(d)

@@ -97,6 +97,6 @@ describe('vigil sign', () => {
       join(dir, 'x.o'),
     );
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/quotes and backslashes/);
+    expect(result.stderr).toMatch(/quotes, backslashes and control characters are not allowed/);
   });
 });

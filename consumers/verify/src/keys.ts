@@ -1,5 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseKeyText } from '@vigil/pipeline/signature';
+
+export { parseKeyText };
 
 /** HMAC keys by key id, read from files; rotation = a new file (new key id) next to the old one. */
 export interface KeyRing {
@@ -11,15 +14,6 @@ export interface KeyRing {
   reload(): Promise<void>;
   /** Stops periodic reloads. */
   close(): void;
-}
-
-/** The key in a key file: hex digits, blanks and newlines ignored (the preload library's format). */
-export function parseKeyText(text: string): Buffer {
-  const hex = text.replace(/\s+/g, '');
-  if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) {
-    throw new Error('reading key: expected an even number of hex digits');
-  }
-  return Buffer.from(hex, 'hex');
 }
 
 /** Every `<key id>.key` file of a directory. Throws when the directory cannot be read or a key is malformed. */

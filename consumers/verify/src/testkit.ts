@@ -1,12 +1,8 @@
 import { vigil } from '@vigil/schemas/gen';
 import type { EventCodec } from '@vigil/pipeline/codec';
-import { computeMac } from '@vigil/pipeline/signature';
+import { signMessage as signEnvelope } from '@vigil/pipeline/signature';
 
-/**
- * Signs a Vigil event as a producer does (FORMAT.md): the MAC covers the envelope fields and the
- * body bytes, never field 1, so the signature can be set after computing it over the encoding.
- * For tests and `vigil sign`-like tools. Mutates and returns the message's envelope signature.
- */
+/** Signs a Vigil event as a producer does (FORMAT.md); mutates and returns the message. */
 export function signMessage<T extends { envelope?: vigil.envelope.v1.IEnvelope | null }>(
   typeName: 'vigil.process.v1.ProcessEvent' | 'vigil.watermark.v1.WatermarkEvent',
   message: T,
@@ -17,22 +13,7 @@ export function signMessage<T extends { envelope?: vigil.envelope.v1.IEnvelope |
     typeName === 'vigil.process.v1.ProcessEvent'
       ? vigil.process.v1.ProcessEvent
       : vigil.watermark.v1.WatermarkEvent;
-  const envelope = message.envelope!;
-  const payload = type.encode(message as never).finish();
-  const mac = computeMac(
-    key,
-    {
-      eventId: envelope.eventId!,
-      sourceKind: envelope.sourceKind ?? 0,
-      host: envelope.host ?? '',
-      producerId: envelope.producerId ?? '',
-      sequence: envelope.sequence ?? 0,
-      timeUnixNano: envelope.timeUnixNano ?? 0,
-    },
-    payload,
-  );
-  envelope.signature = { keyId, hmacSha256: mac };
-  return message;
+  return signEnvelope(type as { encode(m: T): { finish(): Uint8Array } }, message, keyId, key);
 }
 
 /** Frames a signed message for Kafka. */

@@ -1,7 +1,15 @@
+import Long from 'long';
 import { describe, expect, it } from 'vitest';
 import { vigil } from '@vigil/schemas/gen';
 import { CodecError } from './errors.js';
-import { bodyBytes, computeMac, macInput, macMatches } from './signature.js';
+import {
+  bodyBytes,
+  computeMac,
+  macInput,
+  macMatches,
+  parseKeyText,
+  signMessage,
+} from './signature.js';
 
 const key = Buffer.alloc(32, 7);
 const envelope = {
@@ -61,5 +69,30 @@ describe('signatures', () => {
     expect(() => bodyBytes(Buffer.from('12ff', 'hex'))).toThrow(CodecError);
     expect(() => bodyBytes(Buffer.from('0b', 'hex'))).toThrow(CodecError); // group start
     expect(() => bodyBytes(Buffer.from('00', 'hex'))).toThrow(CodecError); // field 0
+  });
+
+  it('signs a message so that a verifier accepts the encoded record, and only that one', () => {
+    const message = vigil.process.v1.ProcessEvent.create({
+      envelope: {
+        ...envelope,
+        sequence: Long.fromNumber(3, true),
+        timeUnixNano: Long.fromString('1790000000123456789', true),
+      },
+      start: { pid: 42, argv: [Buffer.from('a')] },
+    });
+    signMessage(vigil.process.v1.ProcessEvent, message, 'site-1', key);
+    const signature = message.envelope!.signature!;
+    expect(signature.keyId).toBe('site-1');
+    const bytes = vigil.process.v1.ProcessEvent.encode(message).finish();
+    expect(macMatches(key, envelope, bytes, signature.hmacSha256!)).toBe(true);
+    message.start!.pid = 43;
+    const changed = vigil.process.v1.ProcessEvent.encode(message).finish();
+    expect(macMatches(key, envelope, changed, signature.hmacSha256!)).toBe(false);
+  });
+
+  it('reads key files as hex, blanks ignored, and refuses anything else', () => {
+    expect(parseKeyText(' 00ff\n10 ab\n').toString('hex')).toBe('00ff10ab');
+    for (const bad of ['', 'abc', 'zz', '0x00'])
+      expect(() => parseKeyText(bad)).toThrow(/hex digits/);
   });
 });

@@ -3,10 +3,10 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import Long from 'long';
 import type { Producer } from 'kafkajs';
-import { decodeFrame, type EventCodec } from '@vigil/pipeline/codec';
+import type { EventCodec } from '@vigil/pipeline/codec';
 import { PermanentError } from '@vigil/pipeline/errors';
 import { formatUuid, newEventId, nowUnixNano } from '@vigil/pipeline/events';
-import { computeMac, macMatches } from '@vigil/pipeline/signature';
+import { signMessage } from '@vigil/pipeline/signature';
 import { vigil } from '@vigil/schemas/gen';
 import { fileSource, readElfNotes, type Watermark } from './elf-notes.js';
 
@@ -166,27 +166,14 @@ export function createWatermarkPublisher(deps: {
         path: Buffer.from(prepared.path, 'utf8'),
       },
     });
-    if (!deps.signingKey) return { value: deps.codec.encode(WATERMARK_EVENT, message), eventId };
-    // FORMAT.md: the MAC covers the envelope fields and the body's wire bytes, never field 1, so
-    // the signature can be added to the envelope after it is computed.
-    const signed = {
-      eventId,
-      sourceKind: vigil.envelope.v1.SourceKind.SOURCE_KIND_SIGNER,
-      host: deps.host,
-      producerId: deps.producerId,
-      sequence,
-      timeUnixNano: time,
-    };
-    const mac = computeMac(
-      deps.signingKey.key,
-      signed,
-      vigil.watermark.v1.WatermarkEvent.encode(message).finish(),
-    );
-    message.envelope!.signature = { keyId: deps.signingKey.keyId, hmacSha256: mac };
+    if (deps.signingKey)
+      signMessage(
+        vigil.watermark.v1.WatermarkEvent,
+        message,
+        deps.signingKey.keyId,
+        deps.signingKey.key,
+      );
     const value = deps.codec.encode(WATERMARK_EVENT, message);
-    // What a verifier will compute over the framed bytes; a mismatch is a bug here, never sent.
-    if (!macMatches(deps.signingKey.key, signed, decodeFrame(value).payload, mac))
-      throw new TypeError('signing watermark registration: MAC does not cover the encoded record');
     return { value, eventId };
   };
 
@@ -217,12 +204,4 @@ export function createWatermarkPublisher(deps: {
       };
     },
   };
-}
-
-/** The key in a key file: hex digits, blanks and newlines ignored (the preload's key_file format). */
-export function parseKeyText(text: string): Buffer {
-  const hex = text.replace(/\s+/g, '');
-  if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex))
-    throw new Error('reading key: expected an even number of hex digits');
-  return Buffer.from(hex, 'hex');
 }

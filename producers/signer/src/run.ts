@@ -6,11 +6,11 @@ import { createEventCodec } from '@vigil/pipeline/codec';
 import { parseUuid } from '@vigil/pipeline/events';
 import { createKafka, ensureTopics } from '@vigil/pipeline/kafka';
 import { createSchemaRegistryClient } from '@vigil/pipeline/registry';
+import { parseKeyText } from '@vigil/pipeline/signature';
 import { kafkaConfigOfSigner, loadSignerConfig, type SignerConfig } from './config.js';
 import { linkerOutput, runLinker } from './link.js';
 import {
   createWatermarkPublisher,
-  parseKeyText,
   prepareRegistration,
   WATERMARK_EVENT,
   type ExpectedWatermark,

@@ -23,6 +23,7 @@ import {
   signToolOutputSchema,
   signToolPath,
   type SignToolOptions,
+  type SignToolOutput,
 } from './sign-tool.js';
 
 /**
@@ -90,12 +91,16 @@ export async function expectedOfWatermarkFile(path: string): Promise<ExpectedWat
   const parsed = signToolOutputSchema.safeParse(json);
   if (!parsed.success)
     throw new Error(`reading ${path}: not vigil-sign's JSON line: ${parsed.error.message}`);
-  const w = parsed.data;
+  return expectedOf(parsed.data);
+}
+
+/** The watermark an object vigil-sign wrote puts into what it is linked into. Pure. */
+function expectedOf(output: SignToolOutput): ExpectedWatermark {
   return {
-    id: parseUuid(w.watermarkId),
-    package: w.package,
-    version: w.version,
-    builder: w.builder,
+    id: parseUuid(output.watermarkId),
+    package: output.package,
+    version: output.version,
+    builder: output.builder,
   };
 }
 
@@ -199,13 +204,10 @@ export async function runSignLink(
     if (!sign.output) return sign.status;
     const status = await runLinker(options.linker, object);
     if (status !== 0) return status;
-    const w = sign.output;
-    const prepared = await prepareRegistration(resolve(linkerOutput(options.linker)), {
-      id: parseUuid(w.watermarkId),
-      package: w.package,
-      version: w.version,
-      builder: w.builder,
-    });
+    const prepared = await prepareRegistration(
+      resolve(linkerOutput(options.linker)),
+      expectedOf(sign.output),
+    );
     await publishAll(config, signingKey, [prepared], options);
     return 0;
   } finally {

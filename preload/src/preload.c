@@ -56,12 +56,12 @@ struct state {
     const uint8_t *start_dg;
     size_t start_len;
     /*
-     * The run-time rule's lazy case: a run the draw did not keep is only
-     * reported if it turns out long, so at start it records what cannot be
-     * read later (times, ids, cwd, the number of objects) and the exit
-     * handler collects the rest, only for a long run (see collect_start).
+     * What the start record is collected from. The run-time rule's lazy
+     * case (deferred, not keep_short) is only reported if the run turns
+     * out long, so at start it records just what cannot be read later
+     * (times, ids, cwd, the number of objects) and the exit handler
+     * collects the rest, only for a long run (see collect_start).
      */
-    int lazy;
     int argc;
     char **argv;
     char **envp;
@@ -635,8 +635,8 @@ static void vg_on_exit(int status, void *arg)
             }
             e.sample_weight *= cfg.short_every;
         }
-        if (st.lazy) {
-            /* A long run: the rest of its start is collected now. */
+        if (!st.keep_short) {
+            /* A long lazy run: the rest of its start is collected now. */
             struct vg_datagram start;
 
             rc = collect_start(st.start_total, &start);
@@ -748,7 +748,6 @@ static void vg_init(int argc, char **argv, char **envp)
          */
         size_t objects_now = 0;
 
-        st.lazy = 1;
         dl_iterate_phdr(count_start_object, &objects_now);
         st.start_total = objects_now;
         debug("start collected at exit if long, pid", (long)st.pid);
